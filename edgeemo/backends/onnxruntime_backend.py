@@ -1,0 +1,74 @@
+"""onnxruntime backend (the runtime core: always installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelFileError
+from ..modelmeta import META_KEY, ModelMeta
+from .base import Backend
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+    suffixes = (".onnx",)
+    extra = "core"
+
+    def __init__(self, path: str | Path, *, threads: int | None = None, providers: list[str] | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ModelFileError(f"{self.path}: no such model file")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        if providers is None:
+            avail = ort.get_available_providers()
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in avail]
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelFileError(
+                f"{self.path}: onnxruntime cannot load it ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
+                "is it a complete .onnx file? Re-export it with 'edgeemo export'"
+            ) from exc
+        props = self.session.get_modelmeta().custom_metadata_map
+        if META_KEY not in props:
+            raise ModelFileError(
+                f"{self.path}: an ONNX model without edgeemo metadata (labels, preprocessing); "
+                "export it with 'edgeemo export' so the file says how to run it"
+            )
+        self.meta = ModelMeta.from_json(props[META_KEY], str(self.path))
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        expected = [self.meta.preprocess.channels, *self.meta.preprocess.size]
+        if len(inp.shape) != 4 or [d if isinstance(d, int) else None for d in inp.shape[1:]] != expected:
+            raise ModelFileError(
+                f"{self.path}: input {inp.name} has shape {inp.shape}, but its metadata says N×{expected}"
+            )
+
+    @classmethod
+    def available(cls) -> bool:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def runtime_version(self) -> str:
+        import onnxruntime as ort
+
+        return ort.__version__

@@ -1,0 +1,142 @@
+"""Image folders: Kaggle's FER2013 image release and any folder-per-class image set."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+from ..labels import _SYNONYMS, EXCLUDED, class_index
+from .dataset import FaceSet
+
+SIZE = 48
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_SHOW_FILES = 5  # file names quoted per drop reason
+
+# Split folder names (lower-case) -> index in dataset.SPLITS. Kaggle's release has train/ and test/;
+# its test/ is the PrivateTest split.
+SPLIT_FOLDERS = {
+    "train": 0, "training": 0,
+    "val": 1, "validation": 1, "publictest": 1,
+    "test": 2, "privatetest": 2,
+}
+
+REASON_EXCLUDED = "class outside the 7 FER2013 classes (e.g. contempt)"
+REASON_UNREADABLE = "unreadable or corrupt image file"
+REASON_NOT_IMAGE = f"not an image file (suffix not {'/'.join(s[1:] for s in IMAGE_SUFFIXES)})"
+
+LAYOUTS = (
+    "expected either Kaggle's image-folder release (ROOT/train/<class>/*.jpg and ROOT/test/<class>/*.jpg, "
+    "optionally ROOT/val/<class>/) or one folder per class (ROOT/<class>/*.jpg|jpeg|png|bmp)"
+)
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def _read_gray(path: Path) -> np.ndarray | None:
+    """The image as 48×48 uint8 grayscale, or None when it cannot be decoded."""
+    try:
+        # imdecode(fromfile) rather than imread: same decoder, but also reads non-ASCII paths on Windows.
+        img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    except (OSError, cv2.error):
+        return None
+    if img is None or img.ndim != 2 or img.size == 0:
+        return None
+    if img.shape != (SIZE, SIZE):
+        img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def load_image_folder(path: str | Path) -> FaceSet:
+    """Load an image folder (see :data:`LAYOUTS`) as 48×48 grayscale faces.
+
+    Class folder names may be any spelling :func:`edgeemo.labels.class_index` accepts
+    (``happy``, ``Happiness``, ``anger`` ...). Images of another size are resized with
+    ``INTER_AREA``. Contempt (and other classes outside FER2013) and unreadable files are
+    skipped, counted in :attr:`FaceSet.dropped` and reported in a warning. Files are read in
+    sorted order, so loading is deterministic.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise DataError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise DataError(f"{root}: is not a folder; {LAYOUTS}")
+    top = _subdirs(root)
+    if not top:
+        raise DataError(f"{root}: holds no subfolders; {LAYOUTS}")
+
+    split_dirs = [d for d in top if d.name.replace("_", "").replace("-", "").lower() in SPLIT_FOLDERS]
+    if split_dirs:
+        others = [d.name for d in top if d not in split_dirs]
+        if others:
+            raise DataError(
+                f"{root}: mixes split folders ({', '.join(d.name for d in split_dirs)}) with other folders "
+                f"({', '.join(others)}); {LAYOUTS}"
+            )
+        groups = []
+        for d in split_dirs:
+            classes = _subdirs(d)
+            if not classes:
+                raise DataError(f"{d}: split folder holds no class subfolders; {LAYOUTS}")
+            groups.append((SPLIT_FOLDERS[d.name.replace("_", "").replace("-", "").lower()], classes))
+    else:
+        groups = [(-1, top)]
+
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    splits: list[int] = []
+    dropped: dict[str, int] = {}
+    examples: dict[str, list[str]] = {}
+
+    def drop(reason: str, what: str, n: int = 1) -> None:
+        dropped[reason] = dropped.get(reason, 0) + n
+        if len(examples.setdefault(reason, [])) < _SHOW_FILES:
+            examples[reason].append(what)
+
+    for split, class_dirs in groups:
+        for class_dir in class_dirs:
+            try:
+                label = class_index(class_dir.name)
+            except KeyError:
+                raise DataError(
+                    f"{class_dir}: folder name {class_dir.name!r} is not an emotion class edgeemo knows; "
+                    f"accepted names (any case): {', '.join(sorted(_SYNONYMS))}"
+                ) from None
+            files = sorted((p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith(".")),
+                           key=lambda p: p.name)
+            pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+            for p in files:
+                if p.suffix.lower() not in IMAGE_SUFFIXES:
+                    drop(REASON_NOT_IMAGE, str(p.relative_to(root)))
+            if label == EXCLUDED:
+                if pictures:
+                    drop(REASON_EXCLUDED, f"{class_dir.relative_to(root)}/ ({len(pictures)} files)", len(pictures))
+                continue
+            for p in pictures:
+                img = _read_gray(p)
+                if img is None:
+                    drop(REASON_UNREADABLE, str(p.relative_to(root)))
+                    continue
+                images.append(img)
+                labels.append(label)
+                splits.append(split)
+
+    problems = "; ".join(f"{n} × {reason}, e.g. {', '.join(examples[reason])}" for reason, n in dropped.items())
+    if not images:
+        detail = f" (skipped: {problems})" if dropped else ""
+        raise DataError(f"{root}: no readable images found{detail}; {LAYOUTS}")
+    if dropped:
+        warnings.warn(f"{root}: skipped {sum(dropped.values())} file(s): {problems}", stacklevel=2)
+
+    return FaceSet(
+        images=np.stack(images),
+        labels=np.array(labels, dtype=np.int64),
+        split=np.array(splits, dtype=np.int8),
+        source=str(root),
+        dropped=dropped,
+    )

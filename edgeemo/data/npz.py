@@ -1,0 +1,120 @@
+"""``.npz`` face sets: edgeemo's shared-data format and any plain images+labels file."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, ferplus_soft_labels, remap
+from .dataset import SPLITS, FaceSet
+
+
+class _Arrays:
+    """Reads members of an open .npz, turning a damaged member into a :class:`DataError`."""
+
+    def __init__(self, npz: np.lib.npyio.NpzFile, path: Path) -> None:
+        self._npz, self._path = npz, path
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self._npz[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"{self._path}: the {key!r} array is damaged ({exc})") from exc
+
+
+def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
+    """Load an ``.npz`` holding ``images`` (N×H×W uint8) and labels.
+
+    Understood keys: ``labels`` (with ``class_names`` giving their order; FER2013 order when
+    absent), ``labels_fer7`` (already in FER2013 order, preferred when present),
+    ``split_id``/``split`` (``split_names``), ``pixel_source`` (rows other than 0 are
+    dropped and counted) and ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
+    scores on the FER+ majority instead of the original FER2013 label).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: holds a single array (.npy), not an .npz archive of named arrays")
+    z = _Arrays(npz, path)
+    keys = set(npz.files)
+    if "images" not in keys:
+        raise DataError(f"{path}: no 'images' array (found: {', '.join(sorted(keys)) or 'nothing'})")
+    images = z["images"]
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise DataError(f"{path}: 'images' must be N×H×W grayscale, got shape {images.shape}")
+    if images.dtype != np.uint8:
+        if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
+            images = images * 255.0
+        images = np.clip(images, 0, 255).astype(np.uint8)
+    n = len(images)
+
+    dropped: dict[str, int] = {}
+    soft = None
+    if "ferplus_votes" in keys:
+        soft = ferplus_soft_labels(z["ferplus_votes"])
+    if labels == "ferplus":
+        if "ferplus_majority" not in keys:
+            raise DataError(f"{path}: labels='ferplus' needs a 'ferplus_majority' array")
+        fer_names = (
+            [str(c) for c in z["ferplus_class_names"]] if "ferplus_class_names" in keys else list(FERPLUS_CLASSES)
+        )
+        raw = z["ferplus_majority"].astype(np.int64)
+        y = remap(raw, fer_names)
+        y[raw < 0] = EXCLUDED
+    elif "labels_fer7" in keys:
+        y = z["labels_fer7"].astype(np.int64)
+    elif "labels" in keys:
+        raw = z["labels"].astype(np.int64)
+        names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
+        try:
+            y = remap(raw, names)
+        except KeyError as exc:
+            raise DataError(f"{path}: class_names holds a class edgeemo cannot map: {exc}") from exc
+        bad = (raw < 0) | (raw >= len(names))
+        if bad.any():
+            raise DataError(
+                f"{path}: {int(bad.sum())} labels fall outside 0..{len(names) - 1} "
+                f"(first at row {int(np.flatnonzero(bad)[0])})"
+            )
+    else:
+        raise DataError(f"{path}: no 'labels' or 'labels_fer7' array")
+    if len(y) != n:
+        raise DataError(f"{path}: {len(y)} labels for {n} images")
+
+    if "split_id" in keys:
+        split = z["split_id"].astype(np.int8)
+        if "split_names" in keys:
+            names = [str(s) for s in z["split_names"]]
+            order = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in names], dtype=np.int8)
+            split = np.where(split >= 0, order[np.clip(split, 0, len(order) - 1)], -1).astype(np.int8)
+    elif "split" in keys and z["split"].dtype.kind in "US":
+        split = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in z["split"]], dtype=np.int8)
+    else:
+        split = np.full(n, -1, dtype=np.int8)
+
+    keep = np.ones(n, dtype=bool)
+    if "pixel_source" in keys:
+        lossy = z["pixel_source"] != 0
+        if lossy.any():
+            dropped["altered pixels (pixel_source != 0)"] = int(lossy.sum())
+        keep &= ~lossy
+    excluded = (y == EXCLUDED) & keep
+    if excluded.any():
+        dropped["class outside the 7 FER2013 classes (e.g. contempt)"] = int(excluded.sum())
+    keep &= y != EXCLUDED
+
+    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft)
+    out = fs.subset(keep) if not keep.all() else fs
+    out.dropped = dropped
+    return out

@@ -1,0 +1,41 @@
+"""Errors a user can act on.
+
+Every error raised on purpose by edgeemo derives from :class:`EdgeemoError`; the CLI prints
+its message as one line and exits non-zero instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+
+class EdgeemoError(Exception):
+    """A problem the user can fix: the message says what was wrong and what to do."""
+
+
+class DataError(EdgeemoError):
+    """A dataset file or folder could not be read as asked."""
+
+
+class ModelFileError(EdgeemoError):
+    """A model file is missing, truncated, or not what edgeemo expects."""
+
+
+class MissingExtraError(EdgeemoError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, module: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the Python package '{module}', which is not installed: "
+            f"run  pip install 'edgeemo[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency or raise :class:`MissingExtraError`."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtraError(module.split(".")[0], extra, purpose) from exc

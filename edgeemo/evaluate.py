@@ -1,0 +1,58 @@
+"""Evaluate a model file on a labelled face set: data → preprocess → backend → metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .classifier import EmotionClassifier
+from .data import FaceSet, load_dataset
+from .errors import EdgeemoError
+from .metrics import classification_metrics
+
+
+def default_split(fs: FaceSet) -> str | None:
+    """PrivateTest where the data has splits (the protocol's report split), else all rows."""
+    return "PrivateTest" if (fs.split == 2).any() else None
+
+
+def evaluate(
+    model: str | Path,
+    data: str | Path | FaceSet,
+    *,
+    split: str | None = "auto",
+    backend: str = "auto",
+    batch_size: int = 256,
+    limit: int | None = None,
+    threads: int | None = None,
+) -> dict:
+    """Score ``model`` on ``data`` and return the metrics dict (see :func:`classification_metrics`)
+    plus ``model``, ``backend``, ``data``, ``split`` and ``seconds``."""
+    fs = data if isinstance(data, FaceSet) else load_dataset(data)
+    if split == "auto":
+        split = default_split(fs)
+    fs = fs.get_split(split)
+    if limit:
+        fs = fs.subset(np.arange(len(fs)) < limit)
+    if len(fs) == 0:
+        raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
+    clf = EmotionClassifier(model, backend=backend, threads=threads)
+    t0 = time.perf_counter()
+    pred = clf.predict_proba(fs.images, batch_size).argmax(1)
+    seconds = time.perf_counter() - t0
+    res = classification_metrics(fs.labels, pred)
+    res.update({
+        "model": clf.meta.model,
+        "model_file": str(clf.path),
+        "backend": clf.backend.name,
+        "provider": clf.backend.provider,
+        "precision": clf.meta.precision,
+        "data": fs.source,
+        "split": split or "all",
+        "dropped": fs.dropped,
+        "seconds": seconds,
+    })
+    clf.close()
+    return res

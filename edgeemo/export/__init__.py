@@ -1,0 +1,1 @@
+"""Exporting trained checkpoints to deployable formats (needs the ``train`` extra)."""

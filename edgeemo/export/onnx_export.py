@@ -1,0 +1,68 @@
+"""Checkpoint → one self-contained ONNX file with edgeemo metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import require
+from ..modelmeta import META_KEY, ModelMeta
+
+OPSET = 17
+
+
+def set_metadata(model_proto, meta: ModelMeta) -> None:
+    """Store edgeemo's metadata in an ONNX ModelProto (replacing an older entry)."""
+    for i in reversed(range(len(model_proto.metadata_props))):
+        if model_proto.metadata_props[i].key == META_KEY:
+            del model_proto.metadata_props[i]
+    entry = model_proto.metadata_props.add()
+    entry.key = META_KEY
+    entry.value = meta.to_json()
+
+
+def read_metadata(path: str | Path) -> ModelMeta:
+    onnx = require("onnx", "quantize", "Reading ONNX metadata")
+    m = onnx.load(str(path), load_external_data=False)
+    for p in m.metadata_props:
+        if p.key == META_KEY:
+            return ModelMeta.from_json(p.value, str(path))
+    from ..errors import ModelFileError
+
+    raise ModelFileError(f"{path}: no edgeemo metadata in this ONNX file")
+
+
+def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = OPSET) -> Path:
+    """Export an edgeemo checkpoint to ONNX FP32 with a dynamic batch axis.
+
+    The file is checked with ``onnx.checker`` and carries the labels, preprocessing and the
+    hash of the source weights in its metadata.
+    """
+    torch = require("torch", "train", "ONNX export")
+    onnx = require("onnx", "train", "ONNX export")
+    from ..models import build_model
+    from ..training.checkpoint import load_checkpoint, state_dict_sha256
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ck = load_checkpoint(checkpoint)
+    meta = ModelMeta.from_checkpoint_meta(ck["meta"], state_dict_sha256(ck["state_dict"]))
+    meta.info["checkpoint"] = Path(checkpoint).name
+    meta.info["opset"] = opset
+    model = build_model(meta.model)
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    pre = meta.preprocess
+    dummy = torch.zeros(1, pre.channels, *pre.size)
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(
+        model, (dummy,), str(tmp), dynamo=False, opset_version=opset, do_constant_folding=True,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
+    proto = onnx.load(str(tmp))
+    proto.producer_name = "edgeemo"
+    set_metadata(proto, meta)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(out))
+    tmp.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,84 @@
+"""Model registry: the paper's four models and edgeemo's default, with their preprocessing.
+
+Needs torch (``pip install 'edgeemo[train]'``); the runtime core never imports this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import EdgeemoError, require
+from ..preprocess import Preprocess
+
+require("torch", "train", "Building or training a model")
+
+from torch import nn  # noqa: E402
+
+from .cnn import CNN1, CNN2  # noqa: E402
+from .edgenet import EdgeNet  # noqa: E402
+from .resnet import ResNet50  # noqa: E402
+from .vgg import VGG16  # noqa: E402
+
+FER_GRAY = Preprocess(size=(48, 48), channels=1, mean=(0.5076,), std=(0.2544,))
+# Grayscale faces replicated to RGB, normalised like torchvision's ImageNet models.
+IMAGENET_RGB = Preprocess(
+    size=(48, 48), channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model's default training schedule (every value can be overridden on the CLI)."""
+
+    epochs: int
+    lr: float
+    optimizer: str = "sgd"
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    patience: int = 10
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    build: Callable[[], nn.Module]
+    preprocess: Preprocess
+    recipe: Recipe
+    description: str
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("edgenet", EdgeNet, FER_GRAY, Recipe(epochs=40, lr=0.1),
+                  "edgeemo's default: residual 4-stage CNN, ~100 M MACs"),
+        ModelSpec("cnn1", CNN1, FER_GRAY, Recipe(epochs=30, lr=0.05),
+                  "paper's small custom CNN: 3 conv stages + FC"),
+        ModelSpec("cnn2", CNN2, FER_GRAY, Recipe(epochs=40, lr=0.05),
+                  "paper's deeper custom CNN: 4 double-conv stages + FC"),
+        ModelSpec("resnet50", ResNet50, IMAGENET_RGB, Recipe(epochs=30, lr=0.05),
+                  "ResNet-50, torchvision layout"),
+        ModelSpec("vgg16", VGG16, IMAGENET_RGB, Recipe(epochs=30, lr=0.01),
+                  "VGG-16 (config D), torchvision feature layout, compact head"),
+    )
+}
+PAPER_MODELS: tuple[str, ...] = ("cnn1", "cnn2", "resnet50", "vgg16")
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return REGISTRY[name.lower()]
+    except KeyError:
+        raise EdgeemoError(
+            f"unknown model {name!r}; choose one of {', '.join(REGISTRY)} or give a checkpoint path"
+        ) from None
+
+
+def build_model(name: str) -> nn.Module:
+    spec = get_spec(name)
+    return spec.build(in_channels=spec.preprocess.channels) if spec.name != "resnet50" else spec.build()
+
+
+__all__ = ["REGISTRY", "PAPER_MODELS", "ModelSpec", "Recipe", "get_spec", "build_model"]
