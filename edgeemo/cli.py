@@ -13,7 +13,7 @@ from rich.console import Console
 from . import __version__
 from .errors import EdgeemoError
 
-console = Console(stderr=False)
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -157,22 +157,90 @@ def info(model_ref) -> None:
                                    **be.meta.to_dict()}))
 
 
-@main.command()
-@click.option("--model", "model_ref", required=True, help="Registry name with a trained checkpoint, or a .pt file.")
-@click.option("--out", type=click.Path(), default=None, help="Output file [default: export/NAME.onnx].")
-@click.option("--opset", type=int, default=17, show_default=True)
-def export(model_ref, out, opset) -> None:
-    """Export a checkpoint to ONNX (FP32, dynamic batch, metadata inside)."""
-    from .export.onnx_export import export_onnx
-    from .model_files import resolve_model
+def _csv_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Accept both repeated options and comma lists: --format onnx,openvino."""
+    out: list[str] = []
+    for v in values:
+        out += [x.strip().lower() for x in v.split(",") if x.strip()]
+    return tuple(dict.fromkeys(out))
 
-    src = resolve_model(model_ref)
-    if src.suffix not in (".pt", ".pth"):
-        raise EdgeemoError(f"{src}: export starts from an edgeemo checkpoint (.pt), not a {src.suffix} file")
-    name = src.parent.name if src.name == "best.pt" else src.stem
-    out = Path(out or Path("export") / f"{name}.onnx")
-    export_onnx(src, out, opset=opset)
-    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+@main.command()
+@click.option("--model", "model_ref", required=True,
+              help="'default', a registry name with a trained checkpoint, a .pt checkpoint or an FP32 .onnx file.")
+@click.option("--format", "formats", multiple=True, default=("onnx",), show_default=True,
+              help="onnx, openvino, tensorrt (repeat or comma-separate).")
+@click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
+              help="fp32, fp16, int8 (repeat or comma-separate).")
+@click.option("--data", type=click.Path(), default=None, help="Real faces for INT8 calibration (e.g. fer2013.npz).")
+@click.option("--out", type=click.Path(), default=None, help="Output folder [default: export/NAME].")
+@click.option("--budget", type=float, default=0.01, show_default=True,
+              help="INT8: largest accepted PublicTest accuracy drop (0.01 = 1 point).")
+@click.option("--calib-size", type=int, default=512, show_default=True, help="INT8: calibration faces.")
+def export(model_ref, formats, precisions, data, out, budget, calib_size) -> None:
+    """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8."""
+    from .export.pipeline import export_model
+
+    arts = export_model(model_ref, _csv_list(formats), _csv_list(precisions), out_dir=out, data=data,
+                        budget=budget, n_calib=calib_size, log=console.print)
+    failed = [a for a in arts if a.status != "ok"]
+    if failed:
+        raise EdgeemoError(f"{len(failed)} of {len(arts)} exports failed: "
+                           + "; ".join(f"{a.format}/{a.precision}: {a.reason}" for a in failed))
+
+
+@main.command()
+@click.option("--model", "model_ref", default="default", show_default=True,
+              help="'default', a registry name with a trained checkpoint, a .pt or an FP32 .onnx file.")
+@click.option("--data", required=True, type=click.Path(), help="Labelled faces (fer2013.npz); also calibrates INT8.")
+@click.option("--format", "formats", multiple=True, default=("onnx,openvino",), show_default=True)
+@click.option("--precision", "precisions", multiple=True, default=("fp32,fp16,int8",), show_default=True)
+@click.option("--split", default="PrivateTest", show_default=True)
+@click.option("--limit", type=int, default=None, help="Compare on the first N faces only.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads per runtime for latency.")
+@click.option("--out", type=click.Path(), default=None, help="Export folder [default: export/NAME].")
+@click.option("--json", "json_out", type=click.Path(), default=None)
+@click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
+def compare(model_ref, data, formats, precisions, split, limit, threads, out, json_out, md_out) -> None:
+    """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
+    from rich.table import Table
+
+    from .compare import compare as compare_fn
+    from .compare import write_outputs
+
+    res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
+                     limit=limit, threads=threads, out_dir=out, log=console.print)
+    table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split} (n={res['n']})")
+    for col in ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
+                "max Δp", "MB", "p50 ms", "×FP32"):
+        table.add_column(col, justify="right")
+    for r in res["records"]:
+        if "accuracy" not in r:
+            table.add_row(r["format"], r["precision"], r["status"], *[""] * 7, (r.get("reason") or "")[:40])
+            continue
+        lo, hi = r["accuracy_delta_ci95"]
+        table.add_row(
+            r["format"] + (" (ref)" if r.get("reference") else ""), r["precision"], r["status"],
+            f"{r['accuracy']:.4f}", f"{100 * r['accuracy_delta']:+.2f} ({100 * lo:+.2f},{100 * hi:+.2f})",
+            f"{r['mcnemar_p']:.3g}", f"{100 * r['agreement_top1']:.2f}", f"{r['prob_diff_max']:.3f}",
+            f"{r['size_mb']:.2f}", f"{r['latency_ms']['p50']:.3f}",
+            f"{r.get('latency_vs_fp32_same_backend', float('nan')):.2f}",
+        )
+    console.print(table)
+    command = "edgeemo " + " ".join(sys.argv[1:])
+    write_outputs(res, json_out, md_out, command)
+
+
+# Subcommands that live beside the code they drive. Each module defines one click command and
+# imports its heavy dependencies inside the command, so `edgeemo --help` stays fast on a board.
+def _register(module: str, attr: str) -> None:
+    import importlib
+
+    main.add_command(getattr(importlib.import_module(module, __package__), attr))
+
+
+# (registrations: one line each)
+_register(".demo.command", "demo")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,10 +23,8 @@ class MissingExtraError(EdgeemoError):
     """An optional dependency is not installed."""
 
     def __init__(self, module: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the Python package '{module}', which is not installed: "
-            f"run  pip install 'edgeemo[{extra}]'"
-        )
+        how = "pip install edgeemo" if extra in ("", "core") else f"pip install 'edgeemo[{extra}]'"
+        super().__init__(f"{purpose} needs the Python package '{module}', which is not installed: run  {how}")
         self.module = module
         self.extra = extra
 

@@ -11,9 +11,14 @@ from .base import Backend
 # name -> (module, class, pip extra, python module that must import)
 _BACKENDS: dict[str, tuple[str, str, str, str]] = {
     "onnxruntime": ("onnxruntime_backend", "OnnxRuntimeBackend", "core", "onnxruntime"),
+    "openvino": ("openvino_backend", "OpenVinoBackend", "openvino", "openvino"),
+    "tensorrt": ("tensorrt_backend", "TensorRTBackend", "tensorrt", "tensorrt"),
     "torch": ("torch_backend", "TorchBackend", "train", "torch"),
 }
-_AUTO_BY_SUFFIX = {".onnx": "onnxruntime", ".pt": "torch", ".pth": "torch"}
+_AUTO_BY_SUFFIX = {
+    ".onnx": "onnxruntime", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt",
+    ".pt": "torch", ".pth": "torch",
+}
 
 
 def backend_names() -> list[str]:
@@ -27,7 +32,11 @@ def backend_class(name: str) -> type[Backend]:
     try:
         importlib.import_module(needs)
     except ImportError:
-        raise MissingExtraError(needs, extra if extra != "core" else "", f"The {name} backend") from None
+        if name == "tensorrt":
+            from ..export.tensorrt_export import MissingTensorRT
+
+            raise MissingTensorRT() from None
+        raise MissingExtraError(needs, extra, f"The {name} backend") from None
     return getattr(importlib.import_module(f".{module}", __name__), cls)
 
 

@@ -1,0 +1,75 @@
+"""``edgeemo demo``: the live emotion demo from the command line (a thin shell over :func:`run_demo`)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+@click.option("--source", default="0", show_default=True,
+              help="Camera index, video file, rtsp:// or http:// URL, or a folder of images.")
+@click.option("--model", "model", default="default", show_default=True, help="'default' or a model file.")
+@click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino, tensorrt, ...")
+@click.option("--threads", type=int, default=None, help="Inference threads [default: the runtime's choice].")
+@click.option("--detector", type=click.Choice(["haar", "yunet"]), default="haar", show_default=True,
+              help="haar ships with OpenCV; yunet is more accurate and needs --detector-model.")
+@click.option("--detector-model", type=click.Path(), default=None,
+              help="YuNet .onnx file (face_detection_yunet_2023mar.onnx), or another Haar cascade .xml.")
+@click.option("--detect-width", type=int, default=320, show_default=True,
+              help="Run detection on the frame downscaled to this width (0 = full size).")
+@click.option("--min-face", type=int, default=48, show_default=True, help="Smallest face side in pixels.")
+@click.option("--crop-scale", type=float, default=None,
+              help="Crop side / detector box side, to match FER2013's framing [default: per detector].")
+@click.option("--crop-shift", type=float, default=None,
+              help="Move the crop down by this fraction of the box side [default: per detector].")
+@click.option("--smooth", "smoothing", type=click.Choice(["ema", "window", "none"]), default="ema",
+              show_default=True, help="Temporal smoothing of each face's probabilities.")
+@click.option("--alpha", type=float, default=0.3, show_default=True, help="EMA weight of the newest frame.")
+@click.option("--window", type=int, default=8, show_default=True, help="Frames averaged by --smooth window.")
+@click.option("--web", is_flag=True, help="Serve the annotated stream on a local web page instead of a window.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address --web binds.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port --web binds (0 = any free port).")
+@click.option("--no-display", is_flag=True, help="No window and no web page (batch use with --output/--jsonl).")
+@click.option("--output", type=click.Path(), default=None, help="Write the annotated video (.mp4, .avi, .mkv).")
+@click.option("--jsonl", type=click.Path(), default=None, help="Write per-frame, per-face results as JSON lines.")
+@click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
+@click.option("--loop", is_flag=True, help="Restart a video file or folder when it ends.")
+@click.option("--realtime/--no-realtime", default=None,
+              help="Play files at their own frame rate [default: when shown, not with --no-display].")
+@click.option("--stall-timeout", type=float, default=5.0, show_default=True,
+              help="Stop when the source delivers no frame for this many seconds.")
+def demo(source, model, backend, threads, detector, detector_model, detect_width, min_face, crop_scale, crop_shift,
+         smoothing, alpha, window, web, host, port, no_display, output, jsonl, max_frames, loop, realtime,
+         stall_timeout) -> None:
+    """Live emotion demo: detect every face, classify, track, smooth and show them.
+
+    Shows an OpenCV window, or with --web a page at http://127.0.0.1:8000/ (for headless
+    boards); press q or Esc in the window, or Ctrl-C, to stop.
+    """
+    from rich.console import Console
+
+    from .pipeline import run_demo
+
+    if web and no_display:
+        raise click.UsageError("--web and --no-display contradict each other: pick one")
+    console = Console(stderr=True, highlight=False)
+    summary = run_demo(
+        source, model, backend, display="web" if web else "none" if no_display else "window",
+        detector=detector, detector_model=detector_model, detect_width=detect_width, min_face=min_face,
+        crop_scale=crop_scale, crop_shift=crop_shift, smoothing=smoothing, alpha=alpha, window=window,
+        output=output, jsonl=jsonl, host=host, port=port, max_frames=max_frames, loop=loop, realtime=realtime,
+        stall_timeout=stall_timeout, threads=threads, log=lambda msg: console.print(msg, soft_wrap=True),
+    )
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary.stages_ms.items())
+    colour = "green" if summary.stop_reason in ("ended", "max_frames", "interrupted", "closed", "stopped") else "yellow"
+    console.print(f"[{colour}]{summary.message}[/]", soft_wrap=True)
+    console.print(
+        f"{summary.frames} frames, {summary.face_detections} face detections, {summary.tracks} tracks, "
+        f"{summary.fps:.1f} FPS (pipeline alone {summary.pipeline_fps:.1f} FPS); mean ms per frame: {stages}",
+        soft_wrap=True)
+    if summary.skipped_frames:
+        console.print(f"skipped {summary.skipped_frames} unusable frames", soft_wrap=True)
+    for path in summary.outputs:
+        console.print(f"wrote {path}", soft_wrap=True)
+    if summary.stop_reason in ("stalled", "disconnected", "error"):
+        raise SystemExit(1)

@@ -1,0 +1,341 @@
+"""The live pipeline: capture → detect → crop and preprocess → classify (one batch) → track → smooth → draw.
+
+:class:`EmotionPipeline` turns one frame into per-face results; :func:`run_demo` drives it from
+a source to a window, a web page, a video file and/or a JSONL file, and always stops cleanly.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..classifier import EmotionClassifier, softmax
+from ..errors import EdgeemoError
+from .detect import CropGeometry, FaceDetector, make_detector
+from .overlay import annotate
+from .smooth import ProbabilitySmoother
+from .sources import FrameSource, SourceStalled, open_source
+from .track import IouTracker
+
+STAGES = ("capture", "detect", "preprocess", "infer", "track", "draw", "output")
+DISPLAYS = ("window", "web", "none")
+
+
+@dataclass
+class FaceResult:
+    """One face in one frame. ``probs`` are smoothed over the track; ``raw_probs`` are this frame's."""
+
+    track_id: int
+    box: tuple[int, int, int, int]  # the detector's box (x, y, w, h)
+    crop: tuple[int, int, int, int]  # the square crop that was classified
+    score: float
+    probs: np.ndarray
+    raw_probs: np.ndarray
+    label: str
+    confidence: float
+
+    def to_dict(self, classes: tuple[str, ...]) -> dict:
+        return {
+            "id": self.track_id,
+            "box": list(self.box),
+            "crop": list(self.crop),
+            "score": round(self.score, 3),
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "probs": {c: round(float(p), 4) for c, p in zip(classes, self.probs)},
+            "raw_label": classes[int(np.argmax(self.raw_probs))],
+        }
+
+
+def crop_faces(gray: np.ndarray, crops: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Cut square crops (which may leave the frame: edges are replicated) and resize to ``size`` (h, w)."""
+    h, w = gray.shape[:2]
+    out = np.empty((len(crops), size[0], size[1]), np.uint8)
+    for i, (x, y, s, _) in enumerate(crops):
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + s, w), min(y + s, h)
+        if x1 <= x0 or y1 <= y0:
+            out[i] = 0
+            continue
+        roi = gray[y0:y1, x0:x1]
+        if (x0, y0, x1, y1) != (x, y, x + s, y + s):
+            roi = cv2.copyMakeBorder(roi, y0 - y, y + s - y1, x0 - x, x + s - x1, cv2.BORDER_REPLICATE)
+        interp = cv2.INTER_AREA if s > size[1] else cv2.INTER_LINEAR
+        out[i] = cv2.resize(roi, (size[1], size[0]), interpolation=interp)
+    return out
+
+
+class EmotionPipeline:
+    """Detect every face in a frame, classify them in one batch, keep ids and smooth their probabilities.
+
+    >>> pipe = EmotionPipeline(EmotionClassifier("default"))
+    >>> faces = pipe.process(bgr_frame)       # list of FaceResult
+    """
+
+    def __init__(self, classifier: EmotionClassifier, detector: FaceDetector | None = None,
+                 tracker: IouTracker | None = None, smoother: ProbabilitySmoother | None = None,
+                 geometry: CropGeometry | None = None, max_faces: int = 64) -> None:
+        self.classifier = classifier
+        self.classes = tuple(classifier.classes)
+        self.detector = detector or make_detector("haar")
+        self.tracker = tracker or IouTracker()
+        self.smoother = smoother or ProbabilitySmoother()
+        self.geometry = geometry or self.detector.geometry
+        self.max_faces = max_faces
+        self.input_size = tuple(classifier.meta.preprocess.size)
+
+    def process(self, bgr: np.ndarray, times: dict[str, float] | None = None) -> list[FaceResult]:
+        """Results for one BGR frame; adds per-stage seconds to ``times`` if given."""
+        times = {} if times is None else times
+        t0 = time.perf_counter()
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        boxes, scores = self.detector.detect(bgr, gray)
+        if len(boxes) > self.max_faces:  # keep the largest faces
+            keep = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")[: self.max_faces]
+            boxes, scores = boxes[keep], scores[keep]
+        t1 = time.perf_counter()
+        crops = self.geometry.apply(boxes)
+        x = self.classifier.preprocess(crop_faces(gray, crops, self.input_size)) if len(boxes) else None
+        t2 = time.perf_counter()
+        if x is not None:
+            raw = softmax(self.classifier.backend.predict(x).astype(np.float32))
+        else:
+            raw = np.zeros((0, len(self.classes)), np.float32)
+        t3 = time.perf_counter()
+        ids, dropped = self.tracker.update(boxes)
+        self.smoother.drop(dropped)
+        probs = self.smoother.update(ids, raw)
+        faces = []
+        for i, tid in enumerate(ids):
+            k = int(np.argmax(probs[i]))
+            faces.append(FaceResult(
+                tid, tuple(int(v) for v in boxes[i]), tuple(int(v) for v in crops[i]), float(scores[i]),
+                probs[i], raw[i], self.classes[k], float(probs[i][k])))
+        t4 = time.perf_counter()
+        for name, dt in (("detect", t1 - t0), ("preprocess", t2 - t1), ("infer", t3 - t2), ("track", t4 - t3)):
+            times[name] = times.get(name, 0.0) + dt
+        return faces
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.smoother = ProbabilitySmoother(self.smoother.method, self.smoother.alpha, self.smoother.window)
+
+
+@dataclass
+class DemoSummary:
+    """What a demo run did, and why it stopped."""
+
+    source: str
+    frames: int = 0
+    face_detections: int = 0
+    tracks: int = 0
+    skipped_frames: int = 0
+    seconds: float = 0.0
+    stages_ms: dict[str, float] = field(default_factory=dict)  # mean per processed frame
+    stop_reason: str = ""  # ended, max_frames, interrupted, closed, stalled, disconnected, error, stopped
+    message: str = ""
+    outputs: list[str] = field(default_factory=list)
+    url: str | None = None
+
+    @property
+    def fps(self) -> float:
+        """Frames per second end to end (wall clock, pacing included)."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def pipeline_fps(self) -> float:
+        """Frames per second the stages would sustain back to back (capture wait excluded)."""
+        busy = sum(v for k, v in self.stages_ms.items() if k != "capture")
+        return 1000.0 / busy if busy > 0 else 0.0
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_demo(
+    source: int | str | Path | Iterable | FrameSource = 0,
+    model: str | Path = "default",
+    backend: str = "auto",
+    *,
+    display: str = "window",
+    detector: str = "haar",
+    detector_model: str | Path | None = None,
+    detect_width: int = 320,
+    min_face: int = 48,
+    crop_scale: float | None = None,
+    crop_shift: float | None = None,
+    smoothing: str = "ema",
+    alpha: float = 0.3,
+    window: int = 8,
+    output: str | Path | None = None,
+    jsonl: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_frames: int | None = None,
+    loop: bool = False,
+    realtime: bool | None = None,
+    stall_timeout: float = 5.0,
+    threads: int | None = None,
+    max_faces: int = 64,
+    classifier: EmotionClassifier | None = None,
+    stop_event: threading.Event | None = None,
+    on_ready: Callable[[str | None], None] | None = None,
+    log: Callable[[str], None] | None = _stderr,
+) -> DemoSummary:
+    """Run the live demo until the source ends, ``max_frames``, q/Esc/window closed, ``stop_event`` or Ctrl-C.
+
+    ``display`` is ``window`` (OpenCV window), ``web`` (serve ``http://host:port/``) or ``none``.
+    Files are played at their own frame rate when shown (``realtime=None``), as fast as possible
+    otherwise. ``on_ready(url)`` is called once the source, model and server are up. Problems
+    the user can fix raise :class:`EdgeemoError` before the loop starts; once it runs, a source
+    that ends, stalls or disconnects stops it cleanly, with the reason in the summary.
+    """
+    say = log or (lambda _msg: None)
+    if display not in DISPLAYS:
+        raise EdgeemoError(f"display must be one of {', '.join(DISPLAYS)}, got {display!r}")
+    if display == "window":
+        from .display import require_gui
+
+        require_gui()
+    try:
+        smoother = ProbabilitySmoother(smoothing, alpha, window)
+    except ValueError as exc:
+        raise EdgeemoError(str(exc)) from exc
+    det = make_detector(detector, detector_model, detect_width, min_face)
+    base = det.geometry
+    geometry = CropGeometry(base.scale if crop_scale is None else crop_scale,
+                            base.shift if crop_shift is None else crop_shift)
+    clf = classifier or EmotionClassifier(model, backend=backend, threads=threads)
+    pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, max_faces)
+    src = open_source(source, stall_timeout=stall_timeout, loop=loop)
+    summary = DemoSummary(source=src.name)
+    if realtime is None:
+        realtime = display != "none" and not src.live and src.fps is not None
+    sinks: list = []
+    server = hub = win = None
+    totals = dict.fromkeys(STAGES, 0.0)
+    try:
+        if output:
+            from .outputs import VideoOutput
+
+            sinks.append(VideoOutput(output, fps=src.fps or 30.0))
+        if jsonl:
+            from .outputs import JsonlOutput
+
+            sinks.append(JsonlOutput(jsonl))
+        if display == "web":
+            from .web import FrameHub, WebServer
+
+            hub = FrameHub()
+            server = WebServer(hub, host, port).start()
+            summary.url = server.url
+            hub.set_stats(source=src.name, model=Path(str(clf.path)).name, detector=det.name, status="starting")
+            say(f"serving the live stream on {server.url} (Ctrl-C to stop)")
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                say(f"note: --host {host} makes the stream visible to other machines on the network")
+        elif display == "window":
+            from .display import Window
+
+            win = Window()
+        if on_ready:
+            on_ready(summary.url)
+        summary.stop_reason, summary.message = _loop(pipe, src, summary, totals, sinks, hub, win, realtime,
+                                                     max_frames, stop_event, say)
+    except KeyboardInterrupt:
+        summary.stop_reason, summary.message = "interrupted", "stopped by Ctrl-C"
+    finally:
+        summary.skipped_frames = src.skipped
+        src.close()
+        for sink in sinks:
+            sink.close()
+            summary.outputs.append(str(sink.path))
+        if hub is not None:
+            hub.set_stats(status=f"stopped: {summary.message}")
+        if server is not None:
+            server.close()
+        if win is not None:
+            win.close()
+    n = max(summary.frames, 1)
+    summary.stages_ms = {k: 1000.0 * v / n for k, v in totals.items()}
+    summary.tracks = pipe.tracker._next_id - 1
+    return summary
+
+
+def _loop(pipe: EmotionPipeline, src: FrameSource, summary: DemoSummary, totals: dict[str, float], sinks: list,
+          hub, win, realtime: bool, max_frames: int | None, stop_event: threading.Event | None,
+          say: Callable[[str], None]) -> tuple[str, str]:
+    """The frame loop; returns (stop reason, message)."""
+    from .outputs import JsonlOutput
+
+    classes = pipe.classes
+    shown = {k: 0.0 for k in STAGES}  # smoothed stage times for the overlay
+    fps = 0.0
+    start = time.perf_counter()
+    t_prev = start
+    errors = 0
+    while True:
+        if stop_event is not None and stop_event.is_set():
+            return "stopped", "stopped on request"
+        if max_frames is not None and summary.frames >= max_frames:
+            return "max_frames", f"processed {summary.frames} frames (--max-frames)"
+        times: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            frame = src.read()
+        except SourceStalled as exc:
+            return "stalled", str(exc)
+        if frame is None:
+            return src.end_reason or "ended", src.message or f"{src.name} ended"
+        times["capture"] = time.perf_counter() - t0
+        try:
+            faces = pipe.process(frame.image, times)
+        except (cv2.error, ValueError) as exc:  # a frame OpenCV cannot work with: skip it, say so
+            errors += 1
+            src.skipped += 1
+            if errors <= 3:
+                say(f"skipped frame {frame.index}: {type(exc).__name__}: {str(exc).strip()[-160:]}")
+            continue
+        t1 = time.perf_counter()
+        img = annotate(frame.image, faces, classes, fps, {k: shown[k] * 1000 for k in STAGES if k != "output"})
+        times["draw"] = time.perf_counter() - t1
+        summary.frames += 1
+        summary.face_detections += len(faces)
+        t2 = time.perf_counter()
+        if realtime:
+            delay = frame.time - (t2 - start)
+            if delay > 0:
+                time.sleep(delay)
+        keep_going = True
+        if win is not None:
+            keep_going = win.show(img)
+        if hub is not None:
+            hub.publish(img, {
+                "source": src.name, "model": Path(str(pipe.classifier.path)).name, "detector": pipe.detector.name,
+                "frame": frame.index, "fps": round(fps, 2), "faces": [
+                    {"id": f.track_id, "label": f.label, "confidence": round(f.confidence, 3)} for f in faces],
+                "tracks": pipe.tracker._next_id - 1,
+                "stages_ms": {k: round(v * 1000, 2) for k, v in shown.items()}, "status": "live"})
+        for sink in sinks:
+            if not isinstance(sink, JsonlOutput):
+                sink.write(img)
+        times["output"] = time.perf_counter() - t2
+        for sink in sinks:
+            if isinstance(sink, JsonlOutput):
+                sink.write({"frame": frame.index, "time": round(frame.time, 4), "faces": [f.to_dict(classes)
+                            for f in faces], "stages_ms": {k: round(v * 1000, 3) for k, v in times.items()}})
+        for k in STAGES:
+            totals[k] += times.get(k, 0.0)
+            shown[k] = times.get(k, 0.0) if summary.frames == 1 else 0.9 * shown[k] + 0.1 * times.get(k, 0.0)
+        now = time.perf_counter()
+        dt, t_prev = now - t_prev, now
+        fps = 1.0 / dt if fps == 0.0 and dt > 0 else (0.9 * fps + 0.1 / dt if dt > 0 else fps)
+        summary.seconds = now - start
+        if not keep_going:
+            return "closed", "window closed"

@@ -1,0 +1,134 @@
+"""ONNX → TensorRT engines (FP16; INT8 from the QDQ model), with an engine cache.
+
+An engine only runs on the GPU model and TensorRT version that built it, so engines are
+cached under a key made of the ONNX file's hash, the precision, the TensorRT version and
+the GPU identity (name, compute capability and, on a Jetson, the L4T release). The edgeemo
+metadata, which an engine file cannot hold, is written to a ``.json`` beside it.
+
+TensorRT is imported lazily; where it is missing, :class:`MissingTensorRT` says what to
+install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import EdgeemoError
+from ..hardware import gpu_identity
+from .onnx_export import read_metadata
+
+
+class MissingTensorRT(EdgeemoError):
+    def __init__(self, what: str = "Building or running a TensorRT engine") -> None:
+        super().__init__(
+            f"{what} needs NVIDIA TensorRT's Python bindings and cuda-python, which are not installed. "
+            "On a Jetson they come with JetPack (sudo apt install python3-libnvinfer; pip install cuda-python); "
+            "on an x86 GPU machine: pip install tensorrt cuda-python"
+        )
+
+
+def import_tensorrt():
+    try:
+        import tensorrt as trt
+    except ImportError:
+        raise MissingTensorRT() from None
+    return trt
+
+
+def import_cudart():
+    try:
+        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
+    except ImportError:
+        try:
+            from cuda import cudart  # older cuda-python
+        except ImportError:
+            raise MissingTensorRT("Running a TensorRT engine") from None
+    return cudart
+
+
+def file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: dict, max_batch: int) -> str:
+    """A short, stable key: any change of model, precision, TensorRT, GPU or L4T gives a new one."""
+    ident = {
+        "onnx": onnx_sha256, "precision": precision, "tensorrt": trt_version, "max_batch": max_batch,
+        "gpu": gpu.get("name"), "cc": gpu.get("compute_capability"), "l4t": gpu.get("l4t"),
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def engine_path(cache_dir: str | Path, model: str, precision: str, key: str) -> Path:
+    return Path(cache_dir) / f"{model}.{precision}.{key}.engine"
+
+
+def build_engine(
+    onnx_path: str | Path,
+    precision: str,
+    cache_dir: str | Path,
+    *,
+    max_batch: int = 64,
+    workspace_mb: int = 1024,
+    rebuild: bool = False,
+    log=print,
+) -> Path:
+    """Build (or reuse from the cache) a TensorRT engine for an edgeemo ONNX file.
+
+    ``precision`` fp32/fp16 build from the FP32 ONNX file; int8 expects the QDQ model
+    (explicit quantization: the scales come from the Q/DQ nodes, no calibrator is needed).
+    """
+    if precision not in ("fp32", "fp16", "int8"):
+        raise EdgeemoError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+    trt = import_tensorrt()
+    gpu = gpu_identity()
+    if gpu is None:
+        raise EdgeemoError("no NVIDIA GPU found (nvidia-smi lists none and this is not a Jetson); "
+                           "build TensorRT engines on the device that will run them")
+    meta = read_metadata(onnx_path)
+    if precision == "int8" and meta.precision != "int8":
+        raise EdgeemoError(f"{onnx_path}: an INT8 engine is built from the INT8 (QDQ) ONNX model, "
+                           "made by 'edgeemo export --format onnx --precision int8'")
+    key = engine_cache_key(file_digest(onnx_path), precision, trt.__version__, gpu, max_batch)
+    out = engine_path(cache_dir, meta.model, precision, key)
+    sidecar = out.with_suffix(".json")
+    if out.exists() and sidecar.exists() and not rebuild:
+        log(f"  TensorRT engine cache hit: {out.name}")
+        return out
+
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EdgeemoError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # layers left unquantized may still run in FP16
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+    pre = meta.preprocess
+    inp = network.get_input(0)
+    profile = builder.create_optimization_profile()
+    chw = (pre.channels, *pre.size)
+    profile.set_shape(inp.name, (1, *chw), (min(8, max_batch), *chw), (max_batch, *chw))
+    config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EdgeemoError(f"{onnx_path}: TensorRT could not build a {precision} engine (see its log above)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(bytes(serialized))
+    meta.precision = precision
+    meta.info["tensorrt"] = {"version": trt.__version__, "gpu": gpu, "max_batch": max_batch,
+                             "cache_key": key, "onnx": Path(onnx_path).name}
+    sidecar.write_text(meta.to_json())
+    log(f"  built TensorRT {precision} engine {out.name}")
+    return out

@@ -1,0 +1,296 @@
+"""Score a vision LLM zero- or few-shot on a labelled face set, like :func:`edgeemo.evaluate.evaluate`.
+
+:func:`vlm_evaluate` loads the faces, asks the model (or the response cache) for every one,
+and returns the same metrics as ``edgeemo eval`` plus invalid/refusal rates, latency, tokens,
+cost and, for llama.cpp, load time and peak memory.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+
+from ..data import FaceSet, load_dataset
+from ..errors import DataError, EdgeemoError
+from ..labels import CLASSES
+from ..metrics import classification_metrics
+from .cache import DEFAULT_CACHE, Answer, ResponseCache, cache_key
+from .images import DEFAULT_SIZE, data_url, image_hash, to_rgb
+from .parse import INVALID, REFUSAL
+from .pricing import estimate_request, price_for
+from .prompts import Example, PromptSpec, load_template
+
+BACKENDS = ("llava", "openai")
+CACHE_VERSION = 1
+
+
+def pick_examples(fs: FaceSet, shots: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``shots`` labelled faces per class from the Training split (never from the evaluated rows)."""
+    if (fs.split == 0).sum() == 0:
+        raise DataError(f"{fs.source}: few-shot examples come from the Training split, and this data has none")
+    pool = fs.get_split("Training")
+    rng = np.random.default_rng(seed)
+    idx = []
+    for c in range(len(CLASSES)):
+        members = np.flatnonzero(pool.labels == c)
+        if len(members) < shots:
+            raise DataError(f"{fs.source}: Training has only {len(members)} '{CLASSES[c]}' faces, fewer than --shots")
+        idx += sorted(rng.choice(members, size=shots, replace=False).tolist())
+    idx_arr = np.asarray(idx, dtype=np.int64)
+    return pool.images[idx_arr], pool.labels[idx_arr]
+
+
+def _stats(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    a = np.asarray(values, dtype=np.float64)
+    return {"mean_s": float(a.mean()), "p50_s": float(np.percentile(a, 50)), "p90_s": float(np.percentile(a, 90)),
+            "max_s": float(a.max())}
+
+
+def _mean(values: list) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def make_backend(backend: str, model: str, **kw):
+    """Construct a backend by name with the options that apply to it."""
+    if backend == "llava":
+        from .llava import LlavaBackend
+
+        if not kw.get("mmproj"):
+            raise EdgeemoError("--backend llava needs --mmproj PATH.gguf (the vision projector of the model)")
+        keys = ("chat_format", "scoring", "n_ctx", "n_gpu_layers", "threads", "max_tokens", "seed", "verbose")
+        return LlavaBackend(model, kw["mmproj"], **{k: kw[k] for k in keys if k in kw})
+    if backend == "openai":
+        from .openai_backend import OpenAIBackend
+
+        if kw.get("scoring", "grammar") != "grammar":
+            raise EdgeemoError("--scoring logprob is available for --backend llava only")
+        keys = ("base_url", "timeout", "retries", "backoff", "backoff_max", "response_format", "detail", "seed",
+                "image_size", "max_cost")
+        price = price_for(model, kw.get("price_in"), kw.get("price_out"), batch_api=bool(kw.get("batch_api")))
+        return OpenAIBackend(model, price=price, **{k: kw[k] for k in keys if k in kw})
+    raise EdgeemoError(f"unknown VLM backend {backend!r}; use {' or '.join(BACKENDS)}")
+
+
+def vlm_evaluate(
+    backend: str,
+    model: str | Path,
+    data: str | Path | FaceSet,
+    *,
+    mmproj: str | Path | None = None,
+    split: str | None = "auto",
+    limit: int | None = None,
+    prompt: str | Path | None = None,
+    shots: int = 0,
+    image_size: int = DEFAULT_SIZE,
+    cache: str | Path | None = DEFAULT_CACHE,
+    refresh: bool = False,
+    batch_size: int = 20,
+    concurrency: int = 4,
+    batch_api: bool = False,
+    seed: int = 0,
+    progress: bool = False,
+    **backend_options,
+) -> dict:
+    """Evaluate a vision LLM; see ``edgeemo vlm-eval --help`` for every option.
+
+    ``backend_options`` go to the backend: ``chat_format``, ``scoring``, ``n_ctx``, ``n_gpu_layers``,
+    ``threads``, ``max_tokens``, ``verbose`` (llava); ``base_url``, ``timeout``, ``retries``, ``backoff``,
+    ``response_format``, ``detail``, ``price_in``, ``price_out``, ``max_cost`` (openai).
+    ``cache=None`` keeps answers in memory only.
+    """
+    from ..evaluate import default_split
+
+    t_start = time.perf_counter()
+    full = data if isinstance(data, FaceSet) else load_dataset(data)
+    if split == "auto":
+        split = default_split(full)
+    fs = full.get_split(split)
+    if limit:
+        fs = fs.subset(np.arange(len(fs)) < limit)
+    if len(fs) == 0:
+        raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
+    if batch_size < 1 or concurrency < 1:
+        raise EdgeemoError("--batch-size and --concurrency must be at least 1")
+    if backend == "llava":
+        batch_size = 1  # one face per prompt: LLaVA is trained on single images
+
+    ex_imgs, ex_labels = pick_examples(full, shots, seed) if shots else (np.zeros((0, 1, 1), np.uint8), [])
+    template_name = str(prompt) if prompt else ("single" if backend == "llava" else "batch")
+    spec = PromptSpec(load_template(template_name), CLASSES,
+                      [Example(image_hash(im), int(lab)) for im, lab in zip(ex_imgs, ex_labels)])
+    spec.text(1)  # fail early on a bad template
+
+    be = make_backend(backend, str(model), mmproj=mmproj, seed=seed, image_size=image_size,
+                      batch_api=batch_api, **backend_options)
+    store = ResponseCache(cache if cache is not None else ":memory:")
+    try:
+        params = {**be.params(), "image_size": image_size, "batch_size": batch_size}
+        hashes = [image_hash(im) for im in fs.images]
+        ident, pfp = be.identity(), spec.fingerprint()
+        keys = [cache_key(v=CACHE_VERSION, id=ident, prompt=pfp, image=h, params=params) for h in hashes]
+        answers: list[Answer | None] = [None] * len(fs)
+        if not refresh:
+            hit = store.get_many(keys)
+            for i, k in enumerate(keys):
+                answers[i] = hit.get(k)
+        todo = [i for i, a in enumerate(answers) if a is None]
+        cache_hits = len(fs) - len(todo)
+        model_name = Path(str(model)).name if backend == "llava" else str(model)
+
+        def save(i: int, ans: Answer) -> None:
+            answers[i] = ans
+            store.put(keys[i], ans, model=model_name, image_hash=hashes[i])
+
+        if backend == "llava":
+            _run_local(be, fs, todo, spec, ex_imgs, image_size, save, progress)
+        elif batch_api and todo:
+            from .batch_api import run_batch_api
+
+            run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, keys, store, save)
+        else:
+            _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, save, progress)
+
+        final: list[Answer] = [a for a in answers if a is not None]
+        if len(final) != len(fs):  # pragma: no cover - every path fills every answer or raises
+            raise EdgeemoError("some faces got no answer; run again to resume")
+        pred = np.array([a.label for a in final], dtype=np.int64)
+        res = classification_metrics(fs.labels, pred)
+        res.update(_summary(be, final, todo, cache_hits, fs, split, model_name, template_name, shots,
+                            image_size, batch_size, batch_api, store, t_start))
+        return res
+    finally:
+        store.close()
+        if hasattr(be, "close"):
+            be.close()
+
+
+def _run_local(be, fs, todo, spec, ex_imgs, image_size, save, progress) -> None:
+    ex_rgb = [to_rgb(im, image_size) for im in ex_imgs]
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"{be.name}", total=len(todo))
+        for i in todo:
+            save(i, be.classify(to_rgb(fs.images[i], image_size), spec, ex_rgb))
+            bar.advance(task)
+
+
+def _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, save, progress) -> None:
+    from rich.progress import Progress
+
+    ex = [(data_url(to_rgb(im, image_size)), int(lab)) for im, lab in zip(ex_imgs, ex_labels)]
+    batches = iter([todo[i:i + batch_size] for i in range(0, len(todo), batch_size)])
+    stop: EdgeemoError | None = None
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    running: dict = {}
+
+    def submit() -> bool:
+        batch = next(batches, None)
+        if batch is None:
+            return False
+        urls = [data_url(to_rgb(fs.images[i], image_size)) for i in batch]
+        running[pool.submit(be.classify_batch, urls, spec, ex)] = batch
+        return True
+
+    try:
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"{be.name}", total=len(todo))
+            while len(running) < concurrency and submit():
+                pass
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    batch = running.pop(fut)
+                    try:
+                        for i, ans in zip(batch, fut.result()):
+                            save(i, ans)
+                        bar.advance(task, len(batch))
+                    except EdgeemoError as exc:
+                        stop = stop or exc
+                while stop is None and len(running) < concurrency and submit():
+                    pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if stop is not None:
+        raise stop
+
+
+def _summary(be, final, todo, cache_hits, fs, split, model_name, template_name, shots, image_size, batch_size,
+             batch_api, store, t_start) -> dict:
+    n = len(final)
+    statuses = [a.status for a in final]
+    todo_set = set(todo)
+    new = [final[i] for i in range(n) if i in todo_set]
+    out = {
+        "model": model_name,
+        "backend": be.name,
+        "data": fs.source,
+        "split": split or "all",
+        "dropped": fs.dropped,
+        "prompt": template_name,
+        "shots": shots,
+        "image_size": image_size,
+        **be.params(),
+        "invalid_answers": statuses.count(INVALID),
+        "refusals": statuses.count(REFUSAL),
+        "invalid_rate": statuses.count(INVALID) / n,
+        "refusal_rate": statuses.count(REFUSAL) / n,
+        "model_calls": be.model_calls,
+        "cache_hits": cache_hits,
+        "new_answers": len(todo),
+        "cache": str(store.path),
+        "latency": _stats([a.latency_s for a in final if a.latency_s is not None]),
+        "tokens": {
+            "prompt": int(round(sum(a.info.get("prompt_tokens") or 0 for a in new))),
+            "completion": int(round(sum(a.info.get("completion_tokens") or 0 for a in new))),
+        },
+        "seconds": time.perf_counter() - t_start,
+    }
+    if be.name == "llava":
+        out.update({
+            "cost_usd": 0.0,
+            "ttft_s": _mean([a.info.get("ttft_s") for a in final]),
+            "tokens_per_s": _mean([a.info.get("tokens_per_s") for a in final]),
+            "prompt_eval_s": _mean([a.info.get("prompt_eval_s") for a in final]),
+            "llama_cpp": be.stats(),
+        })
+    else:
+        price = be.price
+        costs = [a.info.get("cost_usd") for a in final]
+        out.update({
+            "batch_size": batch_size,
+            "batch_api": batch_api,
+            "cost_usd": None if price is None else be.budget.spent,
+            "cost_usd_all_answers": None if price is None or any(c is None for c in costs) else float(sum(costs)),
+            "price": None if price is None else {"usd_per_1m_in": price.usd_in, "usd_per_1m_out": price.usd_out,
+                                                 "source": price.source},
+            "retries": be.stats.retries,
+            "batch_splits": be.stats.splits,
+            "errors": dict(be.stats.errors),
+        })
+    return out
+
+
+def estimate_run(model: str, n_images: int, *, batch_size: int = 20, image_size: int = DEFAULT_SIZE,
+                 detail: str = "low", shots: int = 0, prompt: str | Path | None = None,
+                 price_in: float | None = None, price_out: float | None = None, batch_api: bool = False) -> dict:
+    """Expected requests, tokens and cost of an API run over ``n_images`` faces (nothing is sent)."""
+    spec = PromptSpec(load_template(str(prompt) if prompt else "batch"))
+    n_req = -(-n_images // batch_size)
+    tok_in = tok_out = 0
+    for r in range(n_req):
+        k = min(batch_size, n_images - r * batch_size)
+        est = estimate_request(model, spec.text(k), k, image_size, detail, shots * len(CLASSES))
+        if est is None:
+            return {"model": model, "requests": n_req, "tokens_in": None, "tokens_out": None, "cost_usd": None}
+        tok_in, tok_out = tok_in + est[0], tok_out + est[1]
+    price = price_for(model, price_in, price_out, batch_api=batch_api)
+    return {"model": model, "images": n_images, "requests": n_req, "tokens_in": tok_in, "tokens_out": tok_out,
+            "cost_usd": None if price is None else price.cost(tok_in, tok_out),
+            "price_source": None if price is None else price.source}
