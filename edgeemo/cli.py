@@ -177,12 +177,14 @@ def _csv_list(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="INT8: largest accepted PublicTest accuracy drop (0.01 = 1 point).")
 @click.option("--calib-size", type=int, default=512, show_default=True, help="INT8: calibration faces.")
-def export(model_ref, formats, precisions, data, out, budget, calib_size) -> None:
+@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
+              help="From a checkpoint: bake horizontal-flip test-time augmentation into the model.")
+def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -> None:
     """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8."""
     from .export.pipeline import export_model
 
     arts = export_model(model_ref, _csv_list(formats), _csv_list(precisions), out_dir=out, data=data,
-                        budget=budget, n_calib=calib_size, log=console.print)
+                        budget=budget, n_calib=calib_size, tta=tta, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
     if failed:
         raise EdgeemoError(f"{len(failed)} of {len(arts)} exports failed: "
@@ -240,6 +242,7 @@ def _register(module: str, attr: str) -> None:
 
 
 # (registrations: one line each)
+_register(".vlm.command", "vlm_eval")
 _register(".demo.command", "demo")
 
 

@@ -62,3 +62,16 @@ def synthetic_faces(n: int, size: int = 48, seed: int = 0) -> tuple[np.ndarray, 
     """Generated stand-in images (not faces) with labels, for format tests."""
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, size=(n, size, size), dtype=np.uint8), rng.integers(0, 7, size=n).astype(np.int64)
+
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = REPO / "benchmarks" / "weights" / "edgenet.pt"
+
+
+@pytest.fixture(scope="session")
+def default_checkpoint() -> Path:
+    """The shipped default model's torch checkpoint (the reference for parity tests)."""
+    pytest.importorskip("torch", reason="torch (the 'train' extra) is needed for the torch reference")
+    if not DEFAULT_CHECKPOINT.exists():
+        pytest.skip(f"{DEFAULT_CHECKPOINT} is missing")
+    return DEFAULT_CHECKPOINT

@@ -31,11 +31,28 @@ def read_metadata(path: str | Path) -> ModelMeta:
     raise ModelFileError(f"{path}: no edgeemo metadata in this ONNX file")
 
 
-def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = OPSET) -> Path:
+def _with_flip_tta(model, torch):
+    """Average the logits of each face and its mirror image, in one batched pass."""
+
+    class FlipTTA(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            n = x.shape[0]
+            both = self.inner(torch.cat([x, torch.flip(x, dims=[3])], dim=0))
+            return (both[:n] + both[n:]) * 0.5
+
+    return FlipTTA(model).eval()
+
+
+def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = OPSET, tta: str = "none") -> Path:
     """Export an edgeemo checkpoint to ONNX FP32 with a dynamic batch axis.
 
     The file is checked with ``onnx.checker`` and carries the labels, preprocessing and the
-    hash of the source weights in its metadata.
+    hash of the source weights in its metadata. ``tta="flip"`` bakes horizontal-flip test-time
+    augmentation into the graph (twice the compute, usually a little more accuracy).
     """
     torch = require("torch", "train", "ONNX export")
     onnx = require("onnx", "train", "ONNX export")
@@ -48,9 +65,16 @@ def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = OPSET) -> 
     meta = ModelMeta.from_checkpoint_meta(ck["meta"], state_dict_sha256(ck["state_dict"]))
     meta.info["checkpoint"] = Path(checkpoint).name
     meta.info["opset"] = opset
+    meta.info["tta"] = tta
     model = build_model(meta.model)
     model.load_state_dict(ck["state_dict"])
     model.eval()
+    if tta == "flip":
+        model = _with_flip_tta(model, torch)
+    elif tta != "none":
+        from ..errors import EdgeemoError
+
+        raise EdgeemoError(f"unknown test-time augmentation {tta!r}; use none or flip")
     pre = meta.preprocess
     dummy = torch.zeros(1, pre.channels, *pre.size)
     tmp = out.with_suffix(".tmp.onnx")

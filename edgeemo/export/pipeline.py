@@ -49,7 +49,7 @@ def _model_name(src: Path) -> str:
     return read_metadata(src).model
 
 
-def source_onnx(model_ref: str | Path, out_dir: Path, log=print) -> tuple[Path, Path | None]:
+def source_onnx(model_ref: str | Path, out_dir: Path, log=print, tta: str = "none") -> tuple[Path, Path | None]:
     """The FP32 ONNX file for ``model_ref`` (exported from a checkpoint if needed) and the
     checkpoint itself when there is one (the torch reference)."""
     src = resolve_model(model_ref)
@@ -58,7 +58,7 @@ def source_onnx(model_ref: str | Path, out_dir: Path, log=print) -> tuple[Path, 
 
         name = _model_name(src)
         onnx_path = out_dir / f"{name}.fp32.onnx"
-        export_onnx(src, onnx_path)
+        export_onnx(src, onnx_path, tta=tta)
         log(f"exported {src} -> {onnx_path}")
         return onnx_path, src
     if src.suffix != ".onnx":
@@ -84,6 +84,7 @@ def export_model(
     data: str | Path | None = None,
     budget: float = 0.01,
     n_calib: int = 512,
+    tta: str = "none",
     log=print,
 ) -> list[Artifact]:
     """Export ``model_ref`` to each format × precision; returns what was made (or why not)."""
@@ -99,7 +100,7 @@ def export_model(
     name = _model_name(src)
     out = Path(out_dir) if out_dir else Path("export") / name
     out.mkdir(parents=True, exist_ok=True)
-    fp32, _ = source_onnx(model_ref, out, log)
+    fp32, _ = source_onnx(model_ref, out, log, tta=tta)
 
     qdata: QuantData | None = None
     from .onnx_export import read_metadata
