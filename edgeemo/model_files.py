@@ -35,7 +35,7 @@ def resolve_model(ref: str | Path) -> Path:
             raise ModelFileError(f"the shipped default model {DEFAULT_MODEL} is missing; reinstall edgeemo")
         return DEFAULT_MODEL
     path = Path(ref_s).expanduser()
-    if path.exists():
+    if path.is_file():
         return path
     if ref_s.lower() in REGISTRY_NAMES:
         name = ref_s.lower()

@@ -28,14 +28,18 @@ def exported(default_checkpoint, fer_npz, tmp_path_factory) -> dict[tuple[str, s
     out = tmp_path_factory.mktemp("export")
     formats = ("onnx", "openvino") if HAS_OPENVINO else ("onnx",)
     arts = export_model(default_checkpoint, formats, ("fp32", "fp16", "int8"), out_dir=out, data=fer_npz,
-                        n_calib=256, log=lambda s: None)
+                        log=lambda s: None)
     assert all(a.status == "ok" for a in arts), [(a.format, a.precision, a.reason) for a in arts]
     return {(a.format, a.precision): Path(a.path) for a in arts}
 
 
 @pytest.fixture(scope="module")
-def torch_reference(default_checkpoint, fer_sample):
-    images, labels = fer_sample
+def torch_reference(default_checkpoint, fer_npz):
+    """torch FP32 predictions on all of PublicTest (3,589 faces, the natural class mix)."""
+    from edgeemo.data import load_dataset
+
+    public = load_dataset(fer_npz).get_split("PublicTest")
+    images, labels = public.images, public.labels
     ref = open_backend(default_checkpoint, "torch")
     x = ref.meta.preprocess(images)
     return x, labels, ref.predict(x).argmax(1)
