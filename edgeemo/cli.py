@@ -244,6 +244,7 @@ def _register(module: str, attr: str) -> None:
 # (registrations: one line each)
 _register(".vlm.command", "vlm_eval")
 _register(".demo.command", "demo")
+_register(".bench.command", "bench")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,8 +17,8 @@ from edgeemo.modelmeta import META_KEY  # noqa: E402
 
 HAS_OPENVINO = True
 try:
-    import openvino  # noqa: F401
     import nncf  # noqa: F401
+    import openvino  # noqa: F401
 except ImportError:
     HAS_OPENVINO = False
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt("stopped by SIGTERM")
 
 
 @click.command("demo")
@@ -18,6 +24,8 @@ import click
 @click.option("--detect-width", type=int, default=320, show_default=True,
               help="Run detection on the frame downscaled to this width (0 = full size).")
 @click.option("--min-face", type=int, default=48, show_default=True, help="Smallest face side in pixels.")
+@click.option("--detect-every", type=int, default=2, show_default=True,
+              help="Run the detector on every Nth frame; tracked boxes move on in between (1 = every frame).")
 @click.option("--crop-scale", type=float, default=None,
               help="Crop side / detector box side, to match FER2013's framing [default: per detector].")
 @click.option("--crop-shift", type=float, default=None,
@@ -38,7 +46,8 @@ import click
               help="Play files at their own frame rate [default: when shown, not with --no-display].")
 @click.option("--stall-timeout", type=float, default=5.0, show_default=True,
               help="Stop when the source delivers no frame for this many seconds.")
-def demo(source, model, backend, threads, detector, detector_model, detect_width, min_face, crop_scale, crop_shift,
+def demo(source, model, backend, threads, detector, detector_model, detect_width, min_face, detect_every,
+         crop_scale, crop_shift,
          smoothing, alpha, window, web, host, port, no_display, output, jsonl, max_frames, loop, realtime,
          stall_timeout) -> None:
     """Live emotion demo: detect every face, classify, track, smooth and show them.
@@ -53,9 +62,11 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
     if web and no_display:
         raise click.UsageError("--web and --no-display contradict each other: pick one")
     console = Console(stderr=True, highlight=False)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend, display="web" if web else "none" if no_display else "window",
         detector=detector, detector_model=detector_model, detect_width=detect_width, min_face=min_face,
+        detect_every=detect_every,
         crop_scale=crop_scale, crop_shift=crop_shift, smoothing=smoothing, alpha=alpha, window=window,
         output=output, jsonl=jsonl, host=host, port=port, max_frames=max_frames, loop=loop, realtime=realtime,
         stall_timeout=stall_timeout, threads=threads, log=lambda msg: console.print(msg, soft_wrap=True),

@@ -17,6 +17,8 @@ CLASS_COLORS: dict[str, tuple[int, int, int]] = {
     "surprise": (0, 140, 255),
     "neutral": (190, 190, 190),
 }
+STAGE_ABBR = {"capture": "cap", "detect": "det", "preprocess": "pre", "infer": "inf", "track": "trk", "draw": "draw",
+              "output": "out"}
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BAR_W, ROW_H = 56, 11
 
@@ -73,7 +75,7 @@ def draw_faces(img: np.ndarray, faces: Sequence, classes: Sequence[str], bars: b
 def draw_hud(img: np.ndarray, fps: float, n_faces: int, stages_ms: Mapping[str, float]) -> None:
     """FPS, face count and per-stage times in milliseconds, in a band at the top left."""
     line1 = f"FPS {fps:5.1f}   faces {n_faces}"
-    line2 = "  ".join(f"{k[:4]} {v:.1f}" for k, v in stages_ms.items()) + " ms"
+    line2 = "  ".join(f"{STAGE_ABBR.get(k, k[:4])} {v:.1f}" for k, v in stages_ms.items()) + " ms"
     scale = 0.45
     (w1, h1), _ = cv2.getTextSize(line1, FONT, scale, 1)
     (w2, _), _ = cv2.getTextSize(line2, FONT, scale, 1)

@@ -80,7 +80,7 @@ class EmotionPipeline:
 
     def __init__(self, classifier: EmotionClassifier, detector: FaceDetector | None = None,
                  tracker: IouTracker | None = None, smoother: ProbabilitySmoother | None = None,
-                 geometry: CropGeometry | None = None, max_faces: int = 64) -> None:
+                 geometry: CropGeometry | None = None, max_faces: int = 64, detect_every: int = 1) -> None:
         self.classifier = classifier
         self.classes = tuple(classifier.classes)
         self.detector = detector or make_detector("haar")
@@ -88,17 +88,29 @@ class EmotionPipeline:
         self.smoother = smoother or ProbabilitySmoother()
         self.geometry = geometry or self.detector.geometry
         self.max_faces = max_faces
+        if detect_every < 1:
+            raise EdgeemoError(f"detect_every must be at least 1, got {detect_every}")
+        self.detect_every = detect_every
         self.input_size = tuple(classifier.meta.preprocess.size)
+        self._n = 0
+        self._scores: dict[int, float] = {}
 
     def process(self, bgr: np.ndarray, times: dict[str, float] | None = None) -> list[FaceResult]:
         """Results for one BGR frame; adds per-stage seconds to ``times`` if given."""
         times = {} if times is None else times
         t0 = time.perf_counter()
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        boxes, scores = self.detector.detect(bgr, gray)
-        if len(boxes) > self.max_faces:  # keep the largest faces
-            keep = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")[: self.max_faces]
-            boxes, scores = boxes[keep], scores[keep]
+        detecting = self._n % self.detect_every == 0
+        self._n += 1
+        if detecting:
+            boxes, scores = self.detector.detect(bgr, gray)
+            if len(boxes) > self.max_faces:  # keep the largest faces
+                keep = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")[: self.max_faces]
+                boxes, scores = boxes[keep], scores[keep]
+        else:  # between detections the tracked boxes move on along their velocity
+            coast_ids, coasted = self.tracker.coast()
+            boxes = np.round(coasted).astype(np.int64)
+            scores = np.array([self._scores.get(i, 0.0) for i in coast_ids], np.float32)
         t1 = time.perf_counter()
         crops = self.geometry.apply(boxes)
         x = self.classifier.preprocess(crop_faces(gray, crops, self.input_size)) if len(boxes) else None
@@ -108,8 +120,14 @@ class EmotionPipeline:
         else:
             raw = np.zeros((0, len(self.classes)), np.float32)
         t3 = time.perf_counter()
-        ids, dropped = self.tracker.update(boxes)
-        self.smoother.drop(dropped)
+        if detecting:
+            ids, dropped = self.tracker.update(boxes)
+            self.smoother.drop(dropped)
+            for tid in dropped:
+                self._scores.pop(tid, None)
+            self._scores.update(zip(ids, map(float, scores)))
+        else:
+            ids = coast_ids
         probs = self.smoother.update(ids, raw)
         faces = []
         for i, tid in enumerate(ids):
@@ -123,6 +141,8 @@ class EmotionPipeline:
         return faces
 
     def reset(self) -> None:
+        self._n = 0
+        self._scores.clear()
         self.tracker.reset()
         self.smoother = ProbabilitySmoother(self.smoother.method, self.smoother.alpha, self.smoother.window)
 
@@ -165,7 +185,7 @@ def run_demo(
     backend: str = "auto",
     *,
     display: str = "window",
-    detector: str = "haar",
+    detector: str | FaceDetector = "haar",
     detector_model: str | Path | None = None,
     detect_width: int = 320,
     min_face: int = 48,
@@ -184,6 +204,7 @@ def run_demo(
     stall_timeout: float = 5.0,
     threads: int | None = None,
     max_faces: int = 64,
+    detect_every: int = 2,
     classifier: EmotionClassifier | None = None,
     stop_event: threading.Event | None = None,
     on_ready: Callable[[str | None], None] | None = None,
@@ -191,9 +212,12 @@ def run_demo(
 ) -> DemoSummary:
     """Run the live demo until the source ends, ``max_frames``, q/Esc/window closed, ``stop_event`` or Ctrl-C.
 
-    ``display`` is ``window`` (OpenCV window), ``web`` (serve ``http://host:port/``) or ``none``.
+    ``display`` is ``window`` (OpenCV window), ``web`` (serve ``http://host:port/``) or ``none``;
+    ``detector`` is ``haar``, ``yunet`` (with ``detector_model``) or a :class:`FaceDetector`.
     Files are played at their own frame rate when shown (``realtime=None``), as fast as possible
-    otherwise. ``on_ready(url)`` is called once the source, model and server are up. Problems
+    otherwise. With ``detect_every`` N > 1 the detector runs on every Nth frame and the tracked
+    boxes move on in between (each frame is still classified); at most ``max_faces`` (the
+    largest) are kept. ``on_ready(url)`` is called once the source, model and server are up. Problems
     the user can fix raise :class:`EdgeemoError` before the loop starts; once it runs, a source
     that ends, stalls or disconnects stops it cleanly, with the reason in the summary.
     """
@@ -208,20 +232,20 @@ def run_demo(
         smoother = ProbabilitySmoother(smoothing, alpha, window)
     except ValueError as exc:
         raise EdgeemoError(str(exc)) from exc
-    det = make_detector(detector, detector_model, detect_width, min_face)
+    det = make_detector(detector, detector_model, detect_width, min_face) if isinstance(detector, str) else detector
     base = det.geometry
     geometry = CropGeometry(base.scale if crop_scale is None else crop_scale,
                             base.shift if crop_shift is None else crop_shift)
-    clf = classifier or EmotionClassifier(model, backend=backend, threads=threads)
-    pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, max_faces)
-    src = open_source(source, stall_timeout=stall_timeout, loop=loop)
+    src = open_source(source, stall_timeout=stall_timeout, loop=loop)  # before the model: fail fast
     summary = DemoSummary(source=src.name)
     if realtime is None:
         realtime = display != "none" and not src.live and src.fps is not None
     sinks: list = []
-    server = hub = win = None
+    server = hub = win = pipe = None
     totals = dict.fromkeys(STAGES, 0.0)
     try:
+        clf = classifier or EmotionClassifier(model, backend=backend, threads=threads)
+        pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, max_faces, detect_every)
         if output:
             from .outputs import VideoOutput
 
@@ -248,8 +272,8 @@ def run_demo(
             on_ready(summary.url)
         summary.stop_reason, summary.message = _loop(pipe, src, summary, totals, sinks, hub, win, realtime,
                                                      max_frames, stop_event, say)
-    except KeyboardInterrupt:
-        summary.stop_reason, summary.message = "interrupted", "stopped by Ctrl-C"
+    except KeyboardInterrupt as exc:
+        summary.stop_reason, summary.message = "interrupted", str(exc) or "stopped by Ctrl-C"
     finally:
         summary.skipped_frames = src.skipped
         src.close()
@@ -264,7 +288,7 @@ def run_demo(
             win.close()
     n = max(summary.frames, 1)
     summary.stages_ms = {k: 1000.0 * v / n for k, v in totals.items()}
-    summary.tracks = pipe.tracker._next_id - 1
+    summary.tracks = pipe.tracker.started if pipe is not None else 0
     return summary
 
 
@@ -320,7 +344,7 @@ def _loop(pipe: EmotionPipeline, src: FrameSource, summary: DemoSummary, totals:
                 "source": src.name, "model": Path(str(pipe.classifier.path)).name, "detector": pipe.detector.name,
                 "frame": frame.index, "fps": round(fps, 2), "faces": [
                     {"id": f.track_id, "label": f.label, "confidence": round(f.confidence, 3)} for f in faces],
-                "tracks": pipe.tracker._next_id - 1,
+                "tracks": pipe.tracker.started,
                 "stages_ms": {k: round(v * 1000, 2) for k, v in shown.items()}, "status": "live"})
         for sink in sinks:
             if not isinstance(sink, JsonlOutput):

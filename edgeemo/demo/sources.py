@@ -220,8 +220,8 @@ class CaptureSource(FrameSource):
                 )
             cap = cv2.VideoCapture(source)
         elif self.is_stream:
-            ms = int(open_timeout * 1000)
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.stall_timeout * 1000)]
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout * 1000),
+                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.stall_timeout * 1000)]
             cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
         else:
             if not Path(source).exists():
@@ -297,9 +297,10 @@ class IterableSource(FrameSource):
 
     def _grab(self) -> tuple[bool, object]:
         try:
-            return True, next(self._it)
+            img = next(self._it)
         except StopIteration:
             return False, None
+        return True, img.copy() if isinstance(img, np.ndarray) else img  # the overlay draws on frames
 
 
 def open_source(source: int | str | Path | Iterable, stall_timeout: float = 5.0, loop: bool = False) -> FrameSource:

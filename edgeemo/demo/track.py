@@ -25,12 +25,14 @@ class Track:
     id: int
     box: np.ndarray  # (x, y, w, h) as last detected
     hits: int = 1  # frames in which it was detected
-    missed: int = 0  # consecutive frames without a detection
+    missed: int = 0  # consecutive detection rounds without a match
     age: int = 1  # frames since it appeared
+    gap: int = 0  # frames since ``box`` was detected
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
 
-    def predicted(self) -> np.ndarray:
-        return self.box + self.velocity * (self.missed + 1)
+    def predicted(self, ahead: int = 1) -> np.ndarray:
+        """Where the box should be ``ahead`` frames after the current one (constant velocity)."""
+        return self.box + self.velocity * (self.gap + ahead)
 
 
 class IouTracker:
@@ -38,7 +40,8 @@ class IouTracker:
 
     A detection joins the track whose predicted box overlaps it most (IoU at least
     ``iou_threshold``); unmatched detections start new tracks, and a track unmatched for more
-    than ``max_missed`` frames is dropped.
+    than ``max_missed`` detection rounds is dropped. Between detections, :meth:`coast` moves
+    the tracks along their velocity.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 10) -> None:
@@ -53,7 +56,7 @@ class IouTracker:
         ids = [0] * len(boxes)
         matched_tracks: set[int] = set()
         if self.tracks and len(boxes):
-            pred = np.stack([t.predicted() for t in self.tracks])
+            pred = np.stack([t.predicted(1) for t in self.tracks])
             iou = iou_matrix(pred, boxes)
             for flat in np.argsort(-iou, axis=None):
                 ti, di = divmod(int(flat), len(boxes))
@@ -62,9 +65,9 @@ class IouTracker:
                 if ti in matched_tracks or ids[di]:
                     continue
                 t = self.tracks[ti]
-                step = (boxes[di] - t.box) / (t.missed + 1)
-                t.velocity = 0.5 * t.velocity + 0.5 * step
-                t.box, t.hits, t.missed = boxes[di], t.hits + 1, 0
+                step = (boxes[di] - t.box) / (t.gap + 1)
+                t.velocity = step if t.hits == 1 else 0.5 * t.velocity + 0.5 * step
+                t.box, t.hits, t.missed, t.gap = boxes[di], t.hits + 1, 0, 0
                 ids[di] = t.id
                 matched_tracks.add(ti)
         dropped = []
@@ -72,6 +75,7 @@ class IouTracker:
         for ti, t in enumerate(self.tracks):
             if ti not in matched_tracks:
                 t.missed += 1
+                t.gap += 1
             t.age += 1
             if t.missed > self.max_missed:
                 dropped.append(t.id)
@@ -84,6 +88,22 @@ class IouTracker:
                 ids[di] = self._next_id
                 self._next_id += 1
         return ids, dropped
+
+    def coast(self) -> tuple[list[int], np.ndarray]:
+        """Advance a frame without detections: the ids and predicted boxes of the tracks seen last round."""
+        ids, boxes = [], []
+        for t in self.tracks:
+            if t.missed == 0:
+                ids.append(t.id)
+                boxes.append(t.predicted(1))
+            t.gap += 1
+            t.age += 1
+        return ids, np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+
+    @property
+    def started(self) -> int:
+        """How many tracks were started so far."""
+        return self._next_id - 1
 
     def reset(self) -> None:
         self.tracks = []

@@ -128,6 +128,13 @@ class LlavaBackend:
     # -- loading ---------------------------------------------------------------------------------
     def _init_mtmd(self, verbose: bool):
         m = self._mtmd_cpp
+        try:  # route mtmd's own log through llama-cpp-python's, which honours verbose
+            from llama_cpp._logger import llama_log_callback
+
+            m.mtmd_log_set(llama_log_callback, None)
+            m.mtmd_helper_log_set(llama_log_callback, None)
+        except (ImportError, AttributeError):  # pragma: no cover - older or newer layouts just log more
+            pass
         params = m.mtmd_context_params_default()
         params.use_gpu = self.n_gpu_layers != 0
         params.print_timings = verbose
@@ -280,26 +287,23 @@ class LlavaBackend:
         t_prompt = time.perf_counter()
         if self.scoring == "logprob":
             return self._score_labels(n_prompt, t0, t_prompt)
-        steps: list[float] = []
-
-        def _clock(_ids, logits):
-            steps.append(time.perf_counter())
-            return logits
-
-        out = self.llama.create_completion(
+        t_first, pieces = None, []
+        for chunk in self.llama.create_completion(
             prompt=self.llama.input_ids[:n_prompt].tolist(), grammar=self._grammar, temperature=0.0,
-            max_tokens=self.max_tokens, repeat_penalty=1.0, seed=self.seed,
-            logits_processor=self.llama_cpp.LogitsProcessorList([_clock]),
-        )
+            max_tokens=self.max_tokens, repeat_penalty=1.0, seed=self.seed, stream=True,
+        ):
+            if t_first is None:
+                t_first = time.perf_counter()
+            pieces.append(chunk["choices"][0]["text"])
         t1 = time.perf_counter()
-        raw = out["choices"][0]["text"]
+        raw = "".join(pieces)
         label, status = parse_label(raw, self.labels)
-        n_gen = int(out["usage"]["completion_tokens"])
+        n_gen = sum(1 for p in pieces if p)  # streamed tokens (the closing chunk is empty)
         decode_s = t1 - t_prompt
         return Answer(label, status, raw, t1 - t0, {
             "prompt_tokens": n_prompt, "completion_tokens": n_gen,
             "prompt_eval_s": t_prompt - t0,
-            "ttft_s": (steps[0] - t0) if steps else None,
+            "ttft_s": None if t_first is None else t_first - t0,
             "tokens_per_s": n_gen / decode_s if decode_s > 0 and n_gen else None,
         })
 

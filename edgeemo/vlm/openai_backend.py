@@ -135,7 +135,11 @@ class OpenAIBackend:
         return self.stats.model_calls
 
     def identity(self) -> dict:
-        return {"backend": self.name, "model": self.model, "base_url": self.base_url or "api.openai.com"}
+        """Model name and endpoint host: a local server restarted on another port keeps its cache."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.base_url).hostname if self.base_url else "api.openai.com"
+        return {"backend": self.name, "model": self.model, "host": host}
 
     def params(self) -> dict:
         return {"response_format": self.response_format, "detail": self.detail, "seed": self.seed,

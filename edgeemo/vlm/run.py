@@ -93,6 +93,7 @@ def vlm_evaluate(
     batch_size: int = 20,
     concurrency: int = 4,
     batch_api: bool = False,
+    batch_poll_s: float = 30.0,
     seed: int = 0,
     progress: bool = False,
     **backend_options,
@@ -152,7 +153,8 @@ def vlm_evaluate(
         elif batch_api and todo:
             from .batch_api import run_batch_api
 
-            run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, keys, store, save)
+            run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, keys, store, save,
+                          poll_s=batch_poll_s)
         else:
             _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, save, progress)
 
@@ -270,6 +272,7 @@ def _summary(be, final, todo, cache_hits, fs, split, model_name, template_name, 
             "cost_usd_all_answers": None if price is None or any(c is None for c in costs) else float(sum(costs)),
             "price": None if price is None else {"usd_per_1m_in": price.usd_in, "usd_per_1m_out": price.usd_out,
                                                  "source": price.source},
+            "tokens": {"prompt": be.stats.tokens_in, "completion": be.stats.tokens_out},  # split requests too
             "retries": be.stats.retries,
             "batch_splits": be.stats.splits,
             "errors": dict(be.stats.errors),
@@ -294,3 +297,17 @@ def estimate_run(model: str, n_images: int, *, batch_size: int = 20, image_size:
     return {"model": model, "images": n_images, "requests": n_req, "tokens_in": tok_in, "tokens_out": tok_out,
             "cost_usd": None if price is None else price.cost(tok_in, tok_out),
             "price_source": None if price is None else price.source}
+
+
+def bench_row(res: dict) -> dict:
+    """A flat row for ``edgeemo bench`` tables from a :func:`vlm_evaluate` result."""
+    lat = res.get("latency") or {}
+    lc = res.get("llama_cpp") or {}
+    return {
+        "model": res["model"], "backend": res["backend"], "kind": "vision LLM, zero-shot" if not res.get("shots")
+        else f"vision LLM, {res['shots']}-shot", "n": res["n"], "accuracy": res["accuracy"],
+        "macro_f1": res["macro_f1"], "invalid_rate": res["invalid_rate"], "refusal_rate": res["refusal_rate"],
+        "latency_ms_p50": None if not lat else 1000 * lat["p50_s"],
+        "latency_ms_p90": None if not lat else 1000 * lat["p90_s"],
+        "load_s": lc.get("load_s"), "peak_rss_mb": lc.get("peak_rss_mb"), "cost_usd": res.get("cost_usd"),
+    }

@@ -1,0 +1,170 @@
+"""``edgeemo bench``: accuracy beside latency, memory and size for every model × backend × precision
+of a device profile, here or on boards over SSH."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import EdgeemoError
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _list_devices(console) -> None:
+    from rich.table import Table
+
+    from .profiles import list_profiles, read_profile_file
+
+    table = Table(title="device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, repository, package)")
+    for c in ("name", "matches here", "targets", "file"):
+        table.add_column(c)
+    for name, path in list_profiles().items():
+        try:
+            p = read_profile_file(path)
+        except EdgeemoError as exc:
+            table.add_row(name, "[red]invalid[/]", str(exc)[:80], str(path))
+            continue
+        ok, why = p.matches()
+        targets = "; ".join(f"{t.backend}/{t.device} {','.join(t.precisions)}" for t in p.targets)
+        table.add_row(name, ("yes: " if ok else "no: ") + why, targets, str(path))
+    console.print(table)
+
+
+@click.command("bench")
+@click.option("--device", default="auto", show_default=True,
+              help="Profile name (cpu, jetson, rpi, intel, ...) or a profile file; auto = detect this machine.")
+@click.option("--model", "models", multiple=True, default=("default,cnn1,cnn2,resnet50,vgg16",), show_default=True,
+              help="'default', registry names, .pt or FP32 .onnx files (repeat or comma-separate).")
+@click.option("--data", type=click.Path(), default=None,
+              help="Labelled faces (fer2013.npz) for accuracy and INT8 calibration; without it: latency, memory, size.")
+@click.option("--split", default="auto", show_default=True, help="Split to score; auto = PrivateTest when present.")
+@click.option("--limit", type=int, default=None, help="Score only the first N faces of the split.")
+@click.option("--backend", "backends", multiple=True, help="Only these of the profile's backends.")
+@click.option("--precision", "precisions", multiple=True, help="Only these precisions (fp32, fp16, int8).")
+@click.option("--threads", type=int, default=None, help="Threads per runtime [default: the profile's].")
+@click.option("--warmup", type=int, default=None, help="Warm-up runs before timing [profile].")
+@click.option("--min-runs", type=int, default=None, help="Timed single-face runs, at least [profile].")
+@click.option("--min-seconds", type=float, default=None, help="Timed seconds per row, at least [profile].")
+@click.option("--max-seconds", type=float, default=None, help="Stop timing a row after this long [profile].")
+@click.option("--throughput-batch", type=int, default=None, help="Batch size for throughput [profile: 32].")
+@click.option("--throughput-seconds", type=float, default=None, help="Timed seconds at that batch [profile: 1].")
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Seconds before a row is stopped [profile].")
+@click.option("--export-dir", type=click.Path(), default="export", show_default=True,
+              help="Where artifacts are built and reused (one folder per model).")
+@click.option("--rebuild", is_flag=True, help="Export every artifact again instead of reusing it.")
+@click.option("--budget", type=float, default=None,
+              help="INT8: largest accepted PublicTest accuracy drop when exporting [0.01].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Output stem: writes STEM.json, .csv, .md, .png [default: bench_DEVICE].")
+@click.option("--no-plot", is_flag=True, help="Skip the Pareto PNG.")
+@click.option("--min-accuracy", type=float, default=None,
+              help="Exit with code 1 when a measured row's accuracy is below this (a CI gate).")
+@click.option("--host", "hosts", multiple=True,
+              help="Run on this board over SSH (user@host[:port]); repeat for a fleet.")
+@click.option("--remote-python", default="python3", show_default=True, help="Python with edgeemo on the board.")
+@click.option("--remote-dir", default=None, help="Working folder on the board [default: a new temporary one].")
+@click.option("--ssh-option", "ssh_options", multiple=True,
+              help="Extra ssh/scp -o option, e.g. IdentityFile=~/.ssh/jetson (repeatable).")
+@click.option("--keep-remote", is_flag=True, help="Leave the board's working folder in place.")
+@click.option("--force", is_flag=True, help="Run a profile even though this machine does not match it.")
+@click.option("--list-devices", is_flag=True, help="List the device profiles and which matches this machine.")
+def bench(device, models, data, split, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
+          max_seconds, throughput_batch, throughput_seconds, timeout_s, export_dir, rebuild, budget, out, no_plot,
+          min_accuracy, hosts, remote_python, remote_dir, ssh_options, keep_remote, force, list_devices) -> None:
+    """Accuracy, macro-F1, latency (mean/std/p50..p99), throughput, cold start, peak memory and size
+    for each model × backend × precision of a device profile (devices/*.toml)."""
+    from ..cli import _csv_list
+    from .profiles import check_profile_fits, detect_device, load_profile
+    from .report import print_table, write_json, write_outputs
+    from .runner import BenchOptions, run_bench
+
+    console = _console()
+    if list_devices:
+        _list_devices(console)
+        return
+    if min_accuracy is not None and not data:
+        raise EdgeemoError("--min-accuracy needs labelled faces to measure accuracy: pass --data fer2013.npz")
+    if hosts and device == "auto":
+        raise EdgeemoError("--host needs the board's profile: add --device NAME (jetson, rpi, cpu, ... see "
+                           "--list-devices) or --device path/to/profile.toml")
+    profile = detect_device() if device == "auto" else load_profile(device)
+    if device == "auto":
+        console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}")
+    opts = BenchOptions(threads=threads, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds,
+                        max_seconds=max_seconds, throughput_batch=throughput_batch,
+                        throughput_min_seconds=throughput_seconds, timeout_s=timeout_s,
+                        rebuild=rebuild, budget=budget, backends=_csv_list(backends), precisions=_csv_list(precisions))
+    model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
+    command = "edgeemo " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("edgeemo", "cli.py") else None
+    stem = Path(out or f"bench_{profile.name}")
+
+    results: list[tuple[Path, dict]] = []
+    failed_hosts: list[str] = []
+    if hosts:
+        from .remote import run_remote
+
+        for host in hosts:
+            try:
+                res = run_remote(host, profile, model_list, data=data, split=split, limit=limit,
+                                 export_dir=export_dir, opts=opts, ssh_options=tuple(ssh_options),
+                                 python=remote_python, remote_dir=remote_dir, keep=keep_remote, force=force,
+                                 command=command, log=console.print)
+            except EdgeemoError as exc:
+                if len(hosts) == 1:
+                    raise
+                failed_hosts.append(host)  # one board down does not stop the fleet
+                console.print(f"[bold red]{host}:[/] {exc}", highlight=False, soft_wrap=True)
+                continue
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", host.split("@")[-1])
+            host_stem = stem if len(hosts) == 1 else stem.with_name(f"{stem.name}.{safe}")
+            results.append((host_stem, res))
+    else:
+        if not force:
+            check_profile_fits(profile)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+
+        def save_partial(result: dict) -> None:
+            write_json(result, stem.with_name(stem.name + ".json"))
+
+        if console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as progress:
+                res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
+                                opts=opts, command=command, log=progress.console.print, progress=progress,
+                                on_record=save_partial)
+        else:
+            res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
+                            opts=opts, command=command, log=console.print, on_record=save_partial)
+        results.append((stem, res))
+
+    failed_gate = []
+    for st, res in results:
+        print_table(res, console)
+        paths, note = write_outputs(res, st, plot=not no_plot)
+        console.print("wrote " + ", ".join(str(p) for p in paths))
+        if note:
+            console.print(note)
+        if min_accuracy is not None:
+            failed_gate += [r for r in res["records"]
+                            if r["status"] == "ok" and r.get("accuracy") is not None and r["accuracy"] < min_accuracy]
+    if any(res["metadata"].get("interrupted") for _, res in results):
+        sys.exit(130)
+    if failed_hosts:
+        click.echo(f"{len(failed_hosts)} of {len(hosts)} boards failed: {', '.join(failed_hosts)}", err=True)
+        sys.exit(2)
+    if failed_gate:
+        from .report import row_label
+
+        rows = ", ".join(f"{row_label(r)} {r['accuracy']:.4f}" for r in failed_gate)
+        click.echo(f"accuracy gate failed: {len(failed_gate)} row(s) below {min_accuracy}: {rows}", err=True)
+        sys.exit(1)

@@ -1,0 +1,314 @@
+"""Bench outputs: the terminal table (rich), versioned JSON, CSV, Markdown and the Pareto PNG."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+from .runner import RECORD_KEYS
+
+LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
+
+
+def _f(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return format(v, fmt)
+
+
+def _mem(r: dict):
+    """The memory figure shown: the board's own (tegrastats) where measured, else the process peak."""
+    return r.get("board_ram_delta_mb") if r.get("board_ram_delta_mb") is not None else r.get("peak_rss_mb")
+
+
+def short_reason(reason: str | None, n: int = 110) -> str:
+    """The first clause of a reason, for the terminal table (the files keep it whole)."""
+    text = " ".join((reason or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def model_notes(result: dict) -> list[str]:
+    """One line per measured model saying which checkpoint it was (flags one stopped before its planned epochs)."""
+    seen: dict[str, str] = {}
+    for r in result["records"]:
+        info = r.get("model_info")
+        if not info or r["model"] in seen:
+            continue
+        line = f"{r['model']}: {info['source']} (sha256 {info['sha256']}…)"
+        if info.get("epoch"):
+            line += f", best epoch {info['epoch']}"
+            if info.get("epochs_planned"):
+                line += f" of {info['epochs_planned']} planned"
+                if info["epoch"] < info["epochs_planned"] / 2:
+                    line += " (an early checkpoint: training looks unfinished)"
+        if info.get("val_accuracy") is not None:
+            line += f", PublicTest accuracy at training {info['val_accuracy']:.4f}"
+        seen[r["model"]] = line
+    return list(seen.values())
+
+
+def row_label(r: dict) -> str:
+    dev = f"/{r['device']}" if r.get("device") and r["device"].lower() not in ("cpu",) else ""
+    return f"{r['model']} {r.get('backend') or ''}{dev} {r.get('precision') or ''}".strip()
+
+
+def print_table(result: dict, console) -> None:
+    from rich.table import Table
+
+    meta = result["metadata"]
+    prof = meta["device_profile"]["name"]
+    data = meta.get("data")
+    title = (f"edgeemo bench · {prof} · {meta['host']} · {meta['cpu']['model']} · {meta['threads']} thread(s)"
+             + (f" · {data['split']} n={data['n']}" if data else " · no labelled data"))
+    board = any(r.get("power_mw") is not None for r in result["records"])
+    table = Table(title=title, title_justify="left")
+    cols = ["model", "backend", "prec.", "status", "acc.", "F1", "p50 ms", "p90 ms", "p99 ms",
+            "mean±sd ms", f"fps@{meta['method']['throughput_batch']}", "cold ms", "mem MB", "MB"]
+    if board:
+        cols += ["mW", "mJ/inf"]
+    # a narrow terminal gets the headline columns; the files have everything
+    drop = {"F1", "p90 ms", "p99 ms", "mean±sd ms"} if console.width < 140 else set()
+    if console.width < 100:
+        drop |= {cols[10], "cold ms"}
+    keep = [i for i, c in enumerate(cols) if c not in drop]
+    for i in keep:
+        left = cols[i] in ("model", "backend", "prec.", "status")
+        table.add_column(cols[i], justify="left" if left else "right", no_wrap=True)
+    failing = [r for r in result["records"] if r["status"] != "ok"]
+    for r in result["records"]:
+        lat = r.get("latency_ms") or {}
+        backend = (r.get("backend") or "—") + (f"/{r['device']}" if r.get("device") not in (None, "cpu") else "")
+        if r["status"] != "ok":
+            cells = [r["model"], backend, r.get("precision") or "—", f"[yellow]{r['status']}[/]"]
+            cells += [""] * (len(cols) - len(cells))
+            if r.get("size_mb") is not None:
+                cells[cols.index("MB")] = f"{r['size_mb']:.2f}"
+            table.add_row(*[cells[i] for i in keep])
+            continue
+        cells = [r["model"], backend, r["precision"], "ok", _f(r.get("accuracy"), ".4f"), _f(r.get("macro_f1"), ".4f"),
+                 _f(lat.get("p50"), ".3f"), _f(lat.get("p90"), ".3f"), _f(lat.get("p99"), ".3f"),
+                 f"{lat['mean']:.3f}±{lat['std']:.3f}" if lat else "", _f(r.get("throughput_fps"), ".0f"),
+                 _f(r.get("cold_start_ms"), ".0f"), _f(_mem(r), ".1f"), _f(r.get("size_mb"), ".2f")]
+        if board:
+            cells += [_f(r.get("power_mw"), ".0f"), _f(r.get("energy_mj_per_inference"), ".3f")]
+        table.add_row(*[cells[i] for i in keep])
+    console.print(table)
+    for r in failing:
+        console.print(f"[yellow]{row_label(r)}: {r['status']}[/] — {short_reason(r.get('reason'), 400)}",
+                      highlight=False, soft_wrap=True)
+    for n in model_notes(result):
+        if "unfinished" in n:
+            console.print(f"[yellow]note:[/] {n}", highlight=False, soft_wrap=True)
+    if meta.get("note"):
+        console.print(f"[yellow]note:[/] {meta['note']}", highlight=False, soft_wrap=True)
+
+
+def write_json(result: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, path)  # atomic: a reader (or Ctrl-C) never sees half a file
+
+
+def csv_text(result: dict) -> str:
+    extra = ("latency_runs", "import_ms", "load_ms", "first_inference_ms", "baseline_rss_mb", "memory_source",
+             "board_ram_used_mb", "board_ram_delta_mb", "power_mw", "energy_mj_per_inference")
+    cols = [k for k in RECORD_KEYS if k != "latency_ms"] + [f"latency_{k}_ms" for k in LAT_KEYS] + list(extra)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in result["records"]:
+        row = {k: r.get(k) for k in cols}
+        for k in LAT_KEYS:
+            row[f"latency_{k}_ms"] = (r.get("latency_ms") or {}).get(k)
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def markdown_text(result: dict) -> str:
+    m = result["metadata"]
+    data = m.get("data")
+    be = m["backends"]
+    lines = [
+        f"# edgeemo bench: {m['device_profile']['name']} profile on {m['host']}",
+        "",
+        f"- Date: {m['date']} · edgeemo {m['code_version']}",
+        f"- Machine: {m['cpu']['model']} ({m['cpu']['arch']}, {m['cores_available']} cores available), "
+        f"{m['os']}, Python {m['python']}",
+        f"- Runtimes: onnxruntime {be.get('onnxruntime')}, OpenVINO {be.get('openvino')}, "
+        f"TensorRT {be.get('tensorrt') or 'not installed'}",
+        f"- Method: {m['threads']} thread(s) per runtime; single-face latency after {m['method']['warmup']} warm-up "
+        f"runs, at least {m['method']['min_runs']} runs and {m['method']['min_seconds']} s; throughput at batch "
+        f"{m['method']['throughput_batch']}; each row in a fresh process (cold start = import + load + first "
+        "inference; memory = peak RSS above the pre-load baseline)",
+        f"- Data: `{Path(data['path']).name}` {data['split']}, n={data['n']}" if data else f"- Data: none. {m['note']}",
+    ]
+    if m.get("load_average_start"):
+        lines.append(f"- Load average at start / end: {m['load_average_start'][0]:.2f} / "
+                     f"{(m.get('load_average_end') or [float('nan')])[0]:.2f}")
+    if m.get("command"):
+        lines.append(f"- Command: `{m['command']}`")
+    if m.get("interrupted"):
+        lines.append("- **Interrupted**: rows marked 'not run' were not measured")
+    notes = model_notes(result)
+    if notes:
+        lines += ["- Models:"] + [f"  - {n}" for n in notes]
+    lines += ["", "| model | backend | precision | status | accuracy | macro-F1 | p50 ms | p90 ms | p99 ms | "
+                  "mean ± std ms | fps (batch) | cold start ms | peak mem MB | size MB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["records"]:
+        lat = r.get("latency_ms") or {}
+        backend = (r.get("backend") or "—") + (f" ({r['device']})" if r.get("device") not in (None, "cpu") else "")
+        if r["status"] != "ok":
+            reason = short_reason(r.get("reason"), 300).replace("|", "/")
+            lines.append(f"| {r['model']} | {backend} | {r.get('precision') or '—'} | {r['status']}: {reason} "
+                         f"|  |  |  |  |  |  |  |  |  | {_f(r.get('size_mb'), '.2f')} |")
+            continue
+        lines.append(
+            f"| {r['model']} | {backend} | {r['precision']} | ok | {_f(r.get('accuracy'), '.4f')} | "
+            f"{_f(r.get('macro_f1'), '.4f')} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | "
+            f"{lat['mean']:.3f} ± {lat['std']:.3f} | {r['throughput_fps']:.0f} ({r['throughput_batch']}) | "
+            f"{r['cold_start_ms']:.0f} | {_f(_mem(r), '.1f')} | {_f(r.get('size_mb'), '.2f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_pareto(result: dict, path: Path) -> str | None:
+    """Accuracy against p50 latency (the Pareto view), one labelled point per measured row
+    (model size instead of accuracy without labelled data). None when drawn, else a note why not."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "no plot: matplotlib is not installed (pip install 'edgeemo[plot]')"
+    pts = [r for r in result["records"] if r["status"] == "ok" and r.get("latency_ms")]
+    with_acc = [r for r in pts if r.get("accuracy") is not None]
+    if not pts:
+        return "no plot: no row was measured"
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
+    y_of = (lambda r: r["accuracy"]) if with_acc else (lambda r: r.get("size_mb") or 0.0)
+    pts = with_acc or pts
+    colors = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red"}
+    markers = {"fp32": "o", "fp16": "s", "int8": "^"}
+    for r in pts:
+        x, y = r["latency_ms"]["p50"], y_of(r)
+        ax.scatter(x, y, marker=markers.get(r["precision"], "o"), color=colors.get(r["backend"], "tab:gray"), s=45)
+    if with_acc:  # Pareto front: the rows no other row beats on both latency and accuracy
+        best, line = -math.inf, []
+        for r in sorted(pts, key=lambda r: (r["latency_ms"]["p50"], -y_of(r))):
+            if y_of(r) > best:
+                best = y_of(r)
+                line.append((r["latency_ms"]["p50"], y_of(r)))
+        if len(line) > 1:
+            ax.step(*zip(*line), where="post", color="grey", lw=0.8, ls="--", label="Pareto front")
+            ax.legend(loc="best", fontsize=8)
+    m = result["metadata"]
+    xs = [r["latency_ms"]["p50"] for r in pts]
+    log = min(xs) > 0 and max(xs) / min(xs) > 10
+    if log:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.2, y=0.1)
+    ax.set_xlabel(f"single-face latency p50 (ms{', log scale' if log else ''}), {m['threads']} thread(s)")
+    ax.set_ylabel("accuracy" if with_acc else "model size (MB); no labelled data, so no accuracy")
+    data = m.get("data")
+    ax.set_title(f"edgeemo bench · {m['device_profile']['name']} · {m['cpu']['model'][:40]}"
+                 + (f" · {data['split']} n={data['n']}" if data else ""), fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    _place_labels(fig, ax, [((r["latency_ms"]["p50"], y_of(r)), row_label(r)) for r in pts])
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return None
+
+
+def _place_labels(fig, ax, items: list[tuple[tuple[float, float], str]], fontsize: float = 7) -> None:
+    """Label every point without labels overlapping: each goes to the nearest free slot above or
+    below its point (in screen space), with a leader line when moved."""
+    fig.canvas.draw()
+    to_px = ax.transData.transform
+    px_per_pt = fig.dpi / 72
+    h = fontsize * 1.35 * px_per_pt
+    placed: list[tuple[float, float, float, float]] = []
+    order = sorted(range(len(items)), key=lambda i: (-items[i][0][1], items[i][0][0]))
+    for i in order:
+        (x, y), text = items[i]
+        px, py = to_px((x, y))
+        w = len(text) * fontsize * 0.55 * px_per_pt
+        for k in range(60):
+            dy = (4 + (k + 1) // 2 * h) * (1 if k % 2 == 0 else -1) if k else 4
+            box = (px + 6, py + dy, px + 6 + w, py + dy + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        moved = abs(dy) > h
+        ax.annotate(text, (x, y), xytext=(6 / px_per_pt, dy / px_per_pt), textcoords="offset points",
+                    fontsize=fontsize, va="bottom",
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"} if moved else None)
+
+
+def write_outputs(result: dict, stem: str | Path, *, plot: bool = True) -> tuple[list[Path], str | None]:
+    """Write STEM.json, .csv, .md (and .png); returns the paths and a note when the plot was skipped."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_name(stem.name + ext) for ext in (".json", ".csv", ".md")]
+    write_json(result, paths[0])
+    paths[1].write_text(csv_text(result))
+    paths[2].write_text(markdown_text(result))
+    note = None
+    if plot:
+        png = stem.with_name(stem.name + ".png")
+        note = plot_pareto(result, png)
+        if note is None:
+            paths.append(png)
+    return paths, note
+
+
+def spread_markdown(first: dict, second: dict) -> str:
+    """Run-to-run spread of two bench results on the same machine: per row p50, p90, mean±std,
+    throughput, cold start and memory side by side, with the relative change of p50 and throughput."""
+    def key(r: dict) -> tuple:
+        return r["model"], r.get("backend"), r.get("device"), r.get("precision")
+
+    other = {key(r): r for r in second["records"] if r["status"] == "ok"}
+    m1, m2 = first["metadata"], second["metadata"]
+
+    def load(m: dict) -> str:
+        a, b = m.get("load_average_start"), m.get("load_average_end")
+        return f"{a[0]:.1f} → {b[0]:.1f}" if a and b else "n/a"
+
+    lines = [f"Run 1: {m1['date']} (load average {load(m1)}); run 2: {m2['date']} (load average {load(m2)}); "
+             f"{m1['cpu']['model']}, {m1['threads']} thread(s).", "",
+             "| model | backend | precision | accuracy 1 / 2 | p50 ms 1 / 2 | Δ p50 | p90 ms 1 / 2 | "
+             "mean ± std 1 / 2 | fps 1 / 2 | Δ fps | cold ms 1 / 2 | peak MB 1 / 2 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    deltas = []
+    for r in first["records"]:
+        s = other.get(key(r))
+        if r["status"] != "ok" or s is None:
+            continue
+        a, b = r["latency_ms"], s["latency_ms"]
+        d = 100 * (b["p50"] - a["p50"]) / a["p50"]
+        dt = 100 * (s["throughput_fps"] - r["throughput_fps"]) / r["throughput_fps"]
+        deltas.append(abs(d))
+        acc = (f"{r['accuracy']:.4f} / {s['accuracy']:.4f}" if r.get("accuracy") is not None
+               and s.get("accuracy") is not None else "")
+        lines.append(
+            f"| {r['model']} | {r['backend']} | {r['precision']} | {acc} | {a['p50']:.3f} / {b['p50']:.3f} | "
+            f"{d:+.1f}% | {a['p90']:.3f} / {b['p90']:.3f} | {a['mean']:.3f} ± {a['std']:.3f} / "
+            f"{b['mean']:.3f} ± {b['std']:.3f} | {r['throughput_fps']:.0f} / {s['throughput_fps']:.0f} | {dt:+.1f}% | "
+            f"{r['cold_start_ms']:.0f} / {s['cold_start_ms']:.0f} | {r['peak_rss_mb']:.1f} / {s['peak_rss_mb']:.1f} |")
+    if deltas:
+        deltas.sort()
+        within5 = sum(d <= 5 for d in deltas)
+        lines += ["", f"|Δ p50| over {len(deltas)} rows: median {deltas[len(deltas) // 2]:.1f}%, "
+                      f"max {deltas[-1]:.1f}%; {within5} of {len(deltas)} rows within 5%."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,227 @@
+"""A real, small bench sweep: the shipped model over onnxruntime and OpenVINO at FP32 and INT8 on
+FER2013 faces, each row in its own process, all four outputs; a row that cannot run keeps its
+place; the accuracy gate; Ctrl-C keeps the finished rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgeemo.cli import main
+from edgeemo.errors import ModelFileError
+from edgeemo.model_files import DEFAULT_MODEL, REGISTRY_NAMES, resolve_model
+
+TEST_MODEL_ENV = "EDGEEMO_TEST_MODEL"
+FAST = ["--warmup", "2", "--min-runs", "10", "--min-seconds", "0.05", "--throughput-batch", "8",
+        "--throughput-seconds", "0.05", "--budget", "1.0"]
+LAT_KEYS = {"mean", "std", "p50", "p90", "p95", "p99"}
+RECORD_KEYS = {"model", "backend", "precision", "status", "accuracy", "macro_f1", "n", "latency_ms",
+               "throughput_fps", "cold_start_ms", "peak_rss_mb", "size_mb"}
+
+PROFILE = """
+name = "testbox"
+description = "onnxruntime and OpenVINO on the CPU, plus a TensorRT row that cannot run here"
+threads = 1
+[[targets]]
+backend = "onnxruntime"
+precisions = ["fp32", "int8"]
+[[targets]]
+backend = "openvino"
+precisions = ["fp32", "int8"]
+[[targets]]
+backend = "tensorrt"
+precisions = ["fp16"]
+"""
+
+
+@pytest.fixture(scope="session")
+def bench_model() -> Path:
+    """The shipped default model (an FP32 .onnx in $EDGEEMO_TEST_MODEL stands in where it is absent)."""
+    if DEFAULT_MODEL.exists():
+        return DEFAULT_MODEL
+    alt = os.environ.get(TEST_MODEL_ENV)
+    if alt and Path(alt).exists():
+        return Path(alt)
+    pytest.skip(f"{DEFAULT_MODEL} is missing (or set {TEST_MODEL_ENV} to an FP32 edgeemo .onnx)")
+
+
+def _untrained() -> str | None:
+    for name in REGISTRY_NAMES:
+        try:
+            resolve_model(name)
+        except ModelFileError:
+            return name
+    return None
+
+
+@pytest.fixture(scope="module")
+def small_fer(fer_npz, tmp_path_factory) -> Path:
+    """200 PrivateTest faces to score, with small Training/PublicTest samples for INT8 calibration."""
+    from edgeemo.bench.remote import write_subset
+
+    path = tmp_path_factory.mktemp("faces") / "fer_small.npz"
+    write_subset(fer_npz, "PrivateTest", 200, path, n_calib=256, n_val=150)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweep(bench_model, small_fer, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    profile = tmp / "testbox.toml"
+    profile.write_text(PROFILE)
+    models = [str(bench_model)] + ([_untrained()] if _untrained() else [])
+    out = tmp / "results" / "bench_testbox"
+    t0 = time.perf_counter()
+    res = CliRunner().invoke(main, ["bench", "--device", str(profile), "--model", ",".join(models),
+                                    "--data", str(small_fer), "--limit", "200", "--export-dir", str(tmp / "export"),
+                                    "--out", str(out), "--min-accuracy", "0.0", *FAST])
+    return {"res": res, "out": out, "tmp": tmp, "profile": profile, "models": models,
+            "seconds": time.perf_counter() - t0}
+
+
+def test_sweep_writes_json_csv_markdown_and_plot(sweep):
+    res, out = sweep["res"], sweep["out"]
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["schema_version"] == 1
+    meta = data["metadata"]
+    for key in ("date", "edgeemo_version", "git_sha", "host", "cpu", "threads", "os", "python", "backends",
+                "device_profile", "method", "data"):
+        assert key in meta, key
+    assert meta["cpu"]["model"] and isinstance(meta["cpu"]["flags"], list)
+    assert meta["backends"]["onnxruntime"] and meta["backends"]["openvino"]
+    assert meta["device_profile"]["name"] == "testbox" and meta["data"]["n"] == 200
+    recs = data["records"]
+    for r in recs:
+        assert RECORD_KEYS <= set(r), RECORD_KEYS - set(r)
+    ok = [r for r in recs if r["status"] == "ok"]
+    assert {(r["backend"], r["precision"]) for r in ok} == {
+        ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
+    for r in ok:
+        assert r["n"] == 200 and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["macro_f1"] <= 1.0
+        assert set(r["latency_ms"]) >= LAT_KEYS and r["latency_ms"]["p50"] > 0 and r["latency_runs"] >= 10
+        assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
+        assert r["throughput_fps"] > 0 and r["throughput_batch"] == 8
+        assert r["cold_start_ms"] >= r["load_ms"] > 0
+        assert r["peak_rss_mb"] > 0 and r["size_mb"] > 0
+    fp32 = {r["backend"]: r for r in ok if r["precision"] == "fp32"}
+    int8 = {r["backend"]: r for r in ok if r["precision"] == "int8"}
+    assert int8["onnxruntime"]["size_mb"] < fp32["onnxruntime"]["size_mb"]
+    assert abs(fp32["onnxruntime"]["accuracy"] - fp32["openvino"]["accuracy"]) < 0.02  # same FP32 model
+
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert len(rows) == len(recs) and "latency_p50_ms" in rows[0] and "peak_rss_mb" in rows[0]
+    md = out.with_suffix(".md").read_text()
+    assert md.count("\n| ") >= len(recs) + 1 and "p50 ms" in md
+    png = out.with_suffix(".png")
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rows_that_cannot_run_stay_with_a_reason(sweep):
+    recs = json.loads(sweep["out"].with_suffix(".json").read_text())["records"]
+    trt = [r for r in recs if r["backend"] == "tensorrt"]
+    assert len(trt) == 1 and trt[0]["status"] == "failed" and "TensorRT" in trt[0]["reason"]
+    if len(sweep["models"]) > 1:
+        untrained = [r for r in recs if r["model"] == sweep["models"][1]]
+        assert len(untrained) == 1 and untrained[0]["status"] == "not trained"
+        assert "edgeemo train" in untrained[0]["reason"]
+    assert "failed" in sweep["res"].output and "TensorRT" in sweep["res"].output
+
+
+def test_second_run_reuses_artifacts_and_the_accuracy_gate_fails(sweep, small_fer):
+    res = CliRunner().invoke(main, ["bench", "--device", str(sweep["profile"]), "--model", sweep["models"][0],
+                                    "--backend", "onnxruntime", "--precision", "fp32", "--data", str(small_fer),
+                                    "--export-dir", str(sweep["tmp"] / "export"), "--out", str(sweep["tmp"] / "gate"),
+                                    "--min-accuracy", "0.99", "--no-plot", *FAST])
+    assert res.exit_code == 1, res.output
+    assert "reusing" in res.output and "exported" not in res.output
+    assert "accuracy gate failed: 1 row(s) below 0.99" in res.output
+    assert (sweep["tmp"] / "gate.json").exists() and not (sweep["tmp"] / "gate.png").exists()
+
+
+def test_without_data_it_measures_speed_and_says_how_to_get_accuracy(sweep):
+    res = CliRunner().invoke(main, ["bench", "--device", str(sweep["profile"]), "--model", sweep["models"][0],
+                                    "--backend", "openvino", "--export-dir", str(sweep["tmp"] / "export"),
+                                    "--out", str(sweep["tmp"] / "nodata"), *FAST])
+    assert res.exit_code == 0, res.output
+    assert "accuracy needs labelled faces" in res.output and "--data" in res.output
+    recs = json.loads((sweep["tmp"] / "nodata.json").read_text())["records"]
+    by_prec = {r["precision"]: r for r in recs}
+    assert by_prec["fp32"]["status"] == "ok" and by_prec["fp32"]["accuracy"] is None
+    assert by_prec["fp32"]["latency_ms"]["p50"] > 0
+    assert by_prec["int8"]["status"] == "ok"  # INT8 built by the first run is reused
+
+
+def test_ctrl_c_keeps_the_rows_already_measured(sweep, small_fer):
+    out = sweep["tmp"] / "interrupted"
+    cmd = [sys.executable, "-m", "edgeemo.cli", "bench", "--device", str(sweep["profile"]), "--model",
+           sweep["models"][0], "--backend", "onnxruntime,openvino", "--data", str(small_fer),
+           "--export-dir", str(sweep["tmp"] / "export"), "--out", str(out), *FAST, "--min-seconds", "3"]
+    # SIGINT as a terminal's Ctrl-C sends it (reset to the default in case this runner ignores it)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if json.loads(out.with_suffix(".json").read_text())["records"]:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read()
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, output
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["metadata"]["interrupted"] is True
+    statuses = [r["status"] for r in data["records"]]
+    assert statuses[0] == "ok" and "not run" in statuses and len(statuses) == 4
+    assert out.with_suffix(".md").exists() and "Interrupted" in out.with_suffix(".md").read_text()
+
+
+def test_artifacts_are_reused_only_while_the_source_is_unchanged(bench_model, tmp_path):
+    import shutil
+
+    from edgeemo.bench.runner import ensure_artifacts
+    from edgeemo.export.onnx_export import read_metadata
+
+    name = read_metadata(bench_model).model
+    out = tmp_path / "export" / name
+    logs: list[str] = []
+    # what 'edgeemo export' left behind: the FP32 hub file and its manifest
+    out.mkdir(parents=True)
+    shutil.copyfile(bench_model, out / f"{name}.fp32.onnx")
+    (out / "manifest.json").write_text(json.dumps([{"format": "onnx", "precision": "fp32", "status": "ok",
+                                                    "path": str(out / f"{name}.fp32.onnx"), "size_mb": 1.0}]))
+    got = ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
+    assert got[("onnx", "fp32")].status == "ok" and logs == [f"reusing 1 artifact(s) in {out}"]
+    stamp = json.loads((out / "bench.stamp.json").read_text())
+    assert stamp["fp32_sha256"] == stamp["source_sha256"] and "onnx/fp32" in stamp["artifacts"]
+    # INT8 without faces is skipped, not failed, and says what to pass
+    got = ensure_artifacts(bench_model, [("onnx", "int8")], out, data=None, log=logs.append)
+    assert got[("onnx", "int8")].status == "skipped" and "--data" in got[("onnx", "int8")].reason
+    # --rebuild exports again even though everything is in place
+    logs.clear()
+    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, rebuild=True, log=logs.append)
+    assert not any(line.startswith("reusing") for line in logs)
+    # a stamp for another source is not trusted
+    stamp = json.loads((out / "bench.stamp.json").read_text())
+    stamp["source_sha256"] = stamp["fp32_sha256"] = "0" * 64
+    (out / "bench.stamp.json").write_text(json.dumps(stamp))
+    (out / "manifest.json").unlink()
+    logs.clear()
+    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
+    assert not any(line.startswith("reusing") for line in logs)
