@@ -25,11 +25,6 @@ class Backend(ABC):
     meta: ModelMeta
     path: Path
 
-    @classmethod
-    @abstractmethod
-    def available(cls) -> bool:
-        """Whether the runtime can be imported here."""
-
     @abstractmethod
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 

@@ -53,14 +53,6 @@ class OnnxRuntimeBackend(Backend):
                 f"{self.path}: input {inp.name} has shape {inp.shape}, but its metadata says N×{expected}"
             )
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 

@@ -56,14 +56,6 @@ class OpenVinoBackend(Backend):
             "export it with 'edgeemo export --format openvino'"
         )
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import openvino  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         self.request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
         return np.array(self.request.get_output_tensor(0).data, copy=True)

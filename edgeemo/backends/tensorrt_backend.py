@@ -85,14 +85,6 @@ class TensorRTBackend(Backend):
         self.context.set_tensor_address(self.input_name, int(self.d_in))
         self.context.set_tensor_address(self.output_name, int(self.d_out))
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import tensorrt  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
         outs = []

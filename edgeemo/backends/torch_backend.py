@@ -31,14 +31,6 @@ class TorchBackend(Backend):
         self.meta = ModelMeta.from_checkpoint_meta(ck["meta"], state_dict_sha256(ck["state_dict"]))
         self._torch = torch
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
             return self.model(self._torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
