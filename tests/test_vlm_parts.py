@@ -130,13 +130,3 @@ def test_cache_persists_is_wal_and_thread_safe(tmp_path):
         assert c.get_job("job") == ("batch_1", "in_progress")
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
-
-
-def test_bench_row_flattens_a_result():
-    from edgeemo.vlm.run import bench_row
-
-    res = {"model": "llava-v1.5-7b-Q4_K_M.gguf", "backend": "llava", "shots": 0, "n": 10, "accuracy": 0.5,
-           "macro_f1": 0.4, "invalid_rate": 0.0, "refusal_rate": 0.1, "latency": {"p50_s": 0.25, "p90_s": 0.5},
-           "llama_cpp": {"load_s": 2.0, "peak_rss_mb": 5000.0}, "cost_usd": 0.0}
-    row = bench_row(res)
-    assert row["kind"] == "vision LLM, zero-shot" and row["latency_ms_p50"] == 250.0 and row["load_s"] == 2.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeemoError
+from ..vlm.cache import DEFAULT_CACHE
 
 
 def _console():
@@ -42,7 +43,8 @@ def _list_devices(console) -> None:
 @click.option("--device", default="auto", show_default=True,
               help="Profile name (cpu, jetson, rpi, intel, ...) or a profile file; auto = detect this machine.")
 @click.option("--model", "models", multiple=True, default=("default,cnn1,cnn2,resnet50,vgg16",), show_default=True,
-              help="'default', registry names, .pt or FP32 .onnx files (repeat or comma-separate).")
+              help="'default', registry names, .pt or FP32 .onnx files (repeat or comma-separate); "
+                   "'none' for vision-LLM rows only.")
 @click.option("--data", type=click.Path(), default=None,
               help="Labelled faces (fer2013.npz) for accuracy and INT8 calibration; without it: latency, memory, size.")
 @click.option("--split", default="auto", show_default=True, help="Split to score; auto = PrivateTest when present.")
@@ -67,6 +69,17 @@ def _list_devices(console) -> None:
 @click.option("--no-plot", is_flag=True, help="Skip the Pareto PNG.")
 @click.option("--min-accuracy", type=float, default=None,
               help="Exit with code 1 when a measured row's accuracy is below this (a CI gate).")
+@click.option("--vlm", "vlms", multiple=True,
+              help="Add a zero-shot vision-LLM row: llava:MODEL.gguf:MMPROJ.gguf or openai:MODEL (repeatable).")
+@click.option("--vlm-opt", "vlm_opts", multiple=True,
+              help="Vision-LLM option KEY=VALUE over the profile's [vlm] table, e.g. n_gpu_layers=-1, "
+                   "base_url=http://127.0.0.1:8000/v1, max_cost=2 (repeatable).")
+@click.option("--vlm-limit", type=int, default=None,
+              help="Vision-LLM rows score only the first N faces [default: the same faces as the models].")
+@click.option("--vlm-cache", type=click.Path(), default=str(DEFAULT_CACHE),
+              show_default="~/.cache/edgeemo/vlm-cache.sqlite",
+              help="API rows reuse answers from this response cache (llama.cpp rows always ask the model).")
+@click.option("--vlm-refresh", is_flag=True, help="API rows ask the model again instead of reusing cached answers.")
 @click.option("--host", "hosts", multiple=True,
               help="Run on this board over SSH (user@host[:port]); repeat for a fleet.")
 @click.option("--remote-python", default="python3", show_default=True, help="Python with edgeemo on the board.")
@@ -78,13 +91,15 @@ def _list_devices(console) -> None:
 @click.option("--list-devices", is_flag=True, help="List the device profiles and which matches this machine.")
 def bench(device, models, data, split, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
           max_seconds, throughput_batch, throughput_seconds, timeout_s, export_dir, rebuild, budget, out, no_plot,
-          min_accuracy, hosts, remote_python, remote_dir, ssh_options, keep_remote, force, list_devices) -> None:
+          min_accuracy, vlms, vlm_opts, vlm_limit, vlm_cache, vlm_refresh, hosts, remote_python, remote_dir,
+          ssh_options, keep_remote, force, list_devices) -> None:
     """Accuracy, macro-F1, latency (mean/std/p50..p99), throughput, cold start, peak memory and size
     for each model × backend × precision of a device profile (devices/*.toml)."""
     from ..cli import _csv_list
     from .profiles import check_profile_fits, detect_device, load_profile
     from .report import print_table, write_json, write_outputs
     from .runner import BenchOptions, run_bench
+    from .vlm_rows import parse_vlm_spec
 
     console = _console()
     if list_devices:
@@ -92,6 +107,10 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
         return
     if min_accuracy is not None and not data:
         raise EdgeemoError("--min-accuracy needs labelled faces to measure accuracy: pass --data fer2013.npz")
+    vlm_specs = [parse_vlm_spec(v) for v in vlms]
+    if vlm_specs and hosts:
+        raise EdgeemoError("--vlm rows run on this machine only; to measure a vision LLM on a board, run "
+                           "'edgeemo bench --vlm ...' on the board itself")
     if hosts and device == "auto":
         raise EdgeemoError("--host needs the board's profile: add --device NAME (jetson, rpi, cpu, ... see "
                            "--list-devices) or --device path/to/profile.toml")
@@ -103,6 +122,8 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
                         throughput_min_seconds=throughput_seconds, timeout_s=timeout_s,
                         rebuild=rebuild, budget=budget, backends=_csv_list(backends), precisions=_csv_list(precisions))
     model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
+    if model_list == ["none"]:
+        model_list = []  # vision-LLM rows only
     command = "edgeemo " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("edgeemo", "cli.py") else None
     stem = Path(out or f"bench_{profile.name}")
 
@@ -131,6 +152,9 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
             check_profile_fits(profile)
         stem.parent.mkdir(parents=True, exist_ok=True)
 
+        vlm_kw = dict(vlms=vlm_specs, vlm_opts=tuple(vlm_opts), vlm_limit=vlm_limit, vlm_cache=vlm_cache,
+                      vlm_refresh=vlm_refresh)
+
         def save_partial(result: dict) -> None:
             write_json(result, stem.with_name(stem.name + ".json"))
 
@@ -141,10 +165,10 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
                           TimeElapsedColumn(), console=console) as progress:
                 res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
                                 opts=opts, command=command, log=progress.console.print, progress=progress,
-                                on_record=save_partial)
+                                on_record=save_partial, **vlm_kw)
         else:
             res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
-                            opts=opts, command=command, log=console.print, on_record=save_partial)
+                            opts=opts, command=command, log=console.print, on_record=save_partial, **vlm_kw)
         results.append((stem, res))
 
     failed_gate = []

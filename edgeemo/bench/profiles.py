@@ -101,6 +101,7 @@ class Profile:
     power: str | None = None
     detect: Detect = field(default_factory=Detect)
     targets: list[Target] = field(default_factory=list)
+    vlm: dict[str, Any] = field(default_factory=dict)  # options for --vlm rows (n_gpu_layers, threads, ...)
 
     def rows(self) -> list[tuple[Target, str]]:
         """Every (target, precision) pair, in file order."""
@@ -161,6 +162,15 @@ def parse_profile(d: dict, where: str) -> Profile:
         raise ProfileError(f"{where}: unknown [detect] key(s) {', '.join(sorted(bad))}; "
                            f"allowed: {', '.join(Detect.__dataclass_fields__)}")
     kw["detect"] = Detect(**{k: _str_list(v, f"{where}: detect.{k}") for k, v in det.items()})
+    vlm = d.get("vlm", {})
+    if not isinstance(vlm, dict):
+        raise ProfileError(f"{where}: [vlm] must be a table of vision-LLM options, e.g. n_gpu_layers = -1")
+    from .vlm_rows import ALL_OPTIONS
+
+    bad = set(vlm) - set(ALL_OPTIONS)
+    if bad:
+        raise ProfileError(f"{where}: unknown [vlm] key(s) {', '.join(sorted(bad))}; allowed: {', '.join(ALL_OPTIONS)}")
+    kw["vlm"] = dict(vlm)
     targets = d.get("targets")
     if not targets or not isinstance(targets, list):
         raise ProfileError(f"{where}: no [[targets]]; add at least one, e.g. backend = \"onnxruntime\", "

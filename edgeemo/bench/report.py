@@ -51,6 +51,14 @@ def model_notes(result: dict) -> list[str]:
     return list(seen.values())
 
 
+def is_vlm(r: dict) -> bool:
+    return str(r.get("kind") or "").startswith("vision LLM")
+
+
+def _pct(v) -> str:
+    return "" if v is None else f"{100 * v:.1f}%"
+
+
 def row_label(r: dict) -> str:
     dev = f"/{r['device']}" if r.get("device") and r["device"].lower() not in ("cpu",) else ""
     return f"{r['model']} {r.get('backend') or ''}{dev} {r.get('precision') or ''}".strip()
@@ -89,7 +97,8 @@ def print_table(result: dict, console) -> None:
                 cells[cols.index("MB")] = f"{r['size_mb']:.2f}"
             table.add_row(*[cells[i] for i in keep])
             continue
-        cells = [r["model"], backend, r["precision"], "ok", _f(r.get("accuracy"), ".4f"), _f(r.get("macro_f1"), ".4f"),
+        cells = [r["model"], backend, r.get("precision") or "—", "ok", _f(r.get("accuracy"), ".4f"),
+                 _f(r.get("macro_f1"), ".4f"),
                  _f(lat.get("p50"), ".3f"), _f(lat.get("p90"), ".3f"), _f(lat.get("p99"), ".3f"),
                  f"{lat['mean']:.3f}±{lat['std']:.3f}" if lat else "", _f(r.get("throughput_fps"), ".0f"),
                  _f(r.get("cold_start_ms"), ".0f"), _f(_mem(r), ".1f"), _f(r.get("size_mb"), ".2f")]
@@ -97,6 +106,16 @@ def print_table(result: dict, console) -> None:
             cells += [_f(r.get("power_mw"), ".0f"), _f(r.get("energy_mj_per_inference"), ".3f")]
         table.add_row(*[cells[i] for i in keep])
     console.print(table)
+    vlm = [r for r in result["records"] if is_vlm(r) and r["status"] == "ok"]
+    if vlm:
+        vt = Table(title="vision LLMs, zero-shot", title_justify="left")
+        for c in ("model", "backend", "n", "invalid", "refused", "model calls", "cache hits", "tok/s", "cost USD"):
+            vt.add_column(c, justify="left" if c in ("model", "backend") else "right", no_wrap=True)
+        for r in vlm:
+            vt.add_row(r["model"], r["backend"], str(r["n"]), _pct(r.get("invalid_rate")), _pct(r.get("refusal_rate")),
+                       str(r.get("model_calls", "")), str(r.get("cache_hits", "")), _f(r.get("tokens_per_s"), ".1f"),
+                       _f(r.get("cost_usd"), ".4f"))
+        console.print(vt)
     for r in failing:
         console.print(f"[yellow]{row_label(r)}: {r['status']}[/] — {short_reason(r.get('reason'), 400)}",
                       highlight=False, soft_wrap=True)
@@ -115,7 +134,8 @@ def write_json(result: dict, path: Path) -> None:
 
 def csv_text(result: dict) -> str:
     extra = ("latency_runs", "import_ms", "load_ms", "first_inference_ms", "baseline_rss_mb", "memory_source",
-             "board_ram_used_mb", "board_ram_delta_mb", "power_mw", "energy_mj_per_inference")
+             "board_ram_used_mb", "board_ram_delta_mb", "power_mw", "energy_mj_per_inference",
+             "kind", "invalid_rate", "refusal_rate", "model_calls", "cache_hits", "cost_usd")
     cols = [k for k in RECORD_KEYS if k != "latency_ms"] + [f"latency_{k}_ms" for k in LAT_KEYS] + list(extra)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
@@ -167,11 +187,30 @@ def markdown_text(result: dict) -> str:
             lines.append(f"| {r['model']} | {backend} | {r.get('precision') or '—'} | {r['status']}: {reason} "
                          f"|  |  |  |  |  |  |  |  |  | {_f(r.get('size_mb'), '.2f')} |")
             continue
+        batch = f" ({r['throughput_batch']})" if r.get("throughput_batch") else ""
         lines.append(
-            f"| {r['model']} | {backend} | {r['precision']} | ok | {_f(r.get('accuracy'), '.4f')} | "
-            f"{_f(r.get('macro_f1'), '.4f')} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | "
-            f"{lat['mean']:.3f} ± {lat['std']:.3f} | {r['throughput_fps']:.0f} ({r['throughput_batch']}) | "
-            f"{r['cold_start_ms']:.0f} | {_f(_mem(r), '.1f')} | {_f(r.get('size_mb'), '.2f')} |")
+            f"| {r['model']} | {backend} | {r.get('precision') or '—'} | ok | {_f(r.get('accuracy'), '.4f')} | "
+            f"{_f(r.get('macro_f1'), '.4f')} | {_f(lat.get('p50'), '.3f')} | {_f(lat.get('p90'), '.3f')} | "
+            f"{_f(lat.get('p99'), '.3f')} | {_f(lat.get('mean'), '.3f')} ± {_f(lat.get('std'), '.3f')} | "
+            f"{_f(r.get('throughput_fps'), '.2f' if is_vlm(r) else '.0f')}{batch} | "
+            f"{_f(r.get('cold_start_ms'), '.0f')} | {_f(_mem(r), '.1f')} | {_f(r.get('size_mb'), '.2f')} |")
+    vlm = [r for r in result["records"] if is_vlm(r) and r["status"] == "ok"]
+    if vlm:
+        lines += ["", "Vision LLMs, zero-shot (same faces as above"
+                  + (f", first {data['vlm_n']}" if data and data.get("vlm_n") and data["vlm_n"] < data["n"] else "")
+                  + "; latency is per face; a llama.cpp row's cold start is model load + first answer):", "",
+                  "| model | backend | n | accuracy | macro-F1 | invalid | refused | model calls | cache hits | "
+                  "time to first token ms | decode tok/s | tokens in / out | cost USD |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in vlm:
+            tok = r.get("tokens") or {}
+            lines.append(
+                f"| {r['model']} | {r['backend']} | {r['n']} | {_f(r.get('accuracy'), '.4f')} | "
+                f"{_f(r.get('macro_f1'), '.4f')} | {_pct(r.get('invalid_rate'))} | {_pct(r.get('refusal_rate'))} | "
+                f"{r.get('model_calls', '')} | {r.get('cache_hits', '')} | {_f(r.get('ttft_ms'), '.1f')} | "
+                f"{_f(r.get('tokens_per_s'), '.1f')} | {tok.get('prompt', '')} / {tok.get('completion', '')} | "
+                f"{_f(r.get('cost_usd'), '.4f')} |")
+        lines += [f"- {r['model']}: {r['note']}" for r in vlm if r.get("note")]
     return "\n".join(lines) + "\n"
 
 
@@ -194,7 +233,8 @@ def plot_pareto(result: dict, path: Path) -> str | None:
     fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
     y_of = (lambda r: r["accuracy"]) if with_acc else (lambda r: r.get("size_mb") or 0.0)
     pts = with_acc or pts
-    colors = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red"}
+    colors = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red", "llama.cpp": "tab:purple",
+              "openai-api": "tab:orange"}
     markers = {"fp32": "o", "fp16": "s", "int8": "^"}
     for r in pts:
         x, y = r["latency_ms"]["p50"], y_of(r)
@@ -293,7 +333,7 @@ def spread_markdown(first: dict, second: dict) -> str:
     deltas = []
     for r in first["records"]:
         s = other.get(key(r))
-        if r["status"] != "ok" or s is None:
+        if r["status"] != "ok" or s is None or is_vlm(r):
             continue
         a, b = r["latency_ms"], s["latency_ms"]
         d = 100 * (b["p50"] - a["p50"]) / a["p50"]

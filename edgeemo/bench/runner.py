@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +25,8 @@ from ..errors import EdgeemoError, ModelFileError
 from ..export.pipeline import Artifact, artifact_size_mb, export_model
 from ..model_files import REGISTRY_NAMES, resolve_model
 from .profiles import FORMAT_OF, Profile, Target
-from .worker import MARKER
+from .vlm_rows import BACKEND_NAMES, VlmSpec, base_record, run_vlm_row, vlm_options
+from .worker import spawn
 
 SCHEMA_VERSION = 1
 STAMP = "bench.stamp.json"
@@ -366,22 +365,11 @@ def run_row(row: Row, profile: Profile, opts: BenchOptions, faces: str | None) -
         "faces": faces, "eval_batch": opts.eval_batch,
         "board_stats": "tegrastats" in (profile.memory, profile.power),
     }
-    timeout = opts.pick(profile, "timeout_s")
     t0 = time.perf_counter()
-    try:
-        res = subprocess.run([sys.executable, "-m", "edgeemo.bench.worker"], input=json.dumps(job),
-                             capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        rec.update(status="timeout", reason=f"the row took over {timeout:.0f} s (profile timeout_s) and was stopped")
-        return rec
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith(MARKER)]
-    if not lines:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
-        rec.update(status="failed", reason=f"the measuring process exited with code {res.returncode} "
-                                           f"without a result: {' | '.join(tail)[-500:]}")
-        return rec
-    out = json.loads(lines[-1][len(MARKER):])
+    out = spawn("edgeemo.bench.worker", job, opts.pick(profile, "timeout_s"))
     rec.update(out)
+    if out["status"] != "ok":
+        return rec
     rec["threads"] = job["threads"]
     rec["row_seconds"] = round(time.perf_counter() - t0, 2)
     if row.artifact.size_mb is None and row.artifact.path:
@@ -402,11 +390,18 @@ def run_bench(
     log: Callable[[str], object] = print,
     progress=None,
     on_record: Callable[[dict], object] | None = None,
+    vlms: list[VlmSpec] | tuple[VlmSpec, ...] = (),
+    vlm_opts: tuple[str, ...] = (),
+    vlm_limit: int | None = None,
+    vlm_cache: str | None = None,
+    vlm_refresh: bool = False,
 ) -> dict:
     """Benchmark ``models`` on ``profile``; returns ``{schema_version, metadata, records}``.
 
     ``progress`` is an optional rich :class:`~rich.progress.Progress`; ``on_record`` gets the result
     after every row (the command writes the files there, so a killed run keeps what it measured).
+    ``vlms`` add vision-LLM rows (see :mod:`edgeemo.bench.vlm_rows`), scored on the first
+    ``vlm_limit`` faces (default: the same faces as the models).
     """
     opts = opts or BenchOptions()
     settings = {
@@ -427,15 +422,31 @@ def run_bench(
                   "metadata": collect_metadata(profile, settings, data_info, command), "records": []}
         if data_info:
             result["metadata"]["data"] = {k: v for k, v in data_info.items() if k != "faces"}
-        rows = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log)
+        vlm_rows = [(v, vlm_options(v, profile.vlm, vlm_opts)) for v in vlms]
+        vlm_faces = None
+        if data_info and vlm_rows:
+            vlm_faces = data_info["faces"]
+            if vlm_limit and vlm_limit < data_info["n"]:
+                vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz")["faces"]
+            result["metadata"]["data"]["vlm_n"] = min(vlm_limit or data_info["n"], data_info["n"])
+        rows: list = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log) if models else []
+        rows += vlm_rows
         task = progress.add_task("bench", total=len(rows)) if progress is not None else None
         t_start = time.perf_counter()
         try:
             for i, row in enumerate(rows):
-                label = f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
-                if progress is not None:
-                    progress.update(task, description=label)
-                rec = run_row(row, profile, opts, data_info["faces"] if data_info else None)
+                if isinstance(row, tuple):
+                    spec, vopts = row
+                    label = f"{spec.label} {BACKEND_NAMES[spec.backend]}"
+                    if progress is not None:
+                        progress.update(task, description=label)
+                    rec = run_vlm_row(spec, vopts, vlm_faces, cache=vlm_cache, refresh=vlm_refresh,
+                                      timeout_s=opts.pick(profile, "timeout_s"), threads=opts.threads)
+                else:
+                    label = f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
+                    if progress is not None:
+                        progress.update(task, description=label)
+                    rec = run_row(row, profile, opts, data_info["faces"] if data_info else None)
                 result["records"].append(rec)
                 if progress is None:
                     p50 = (rec.get("latency_ms") or {}).get("p50")
@@ -451,6 +462,11 @@ def run_bench(
             result["metadata"]["interrupted"] = True
             done = len(result["records"])
             for row in rows[done:]:
+                if isinstance(row, tuple):
+                    rec = base_record(*row)
+                    rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")
+                    result["records"].append(rec)
+                    continue
                 rec = _row_record(row)
                 if not row.record:
                     rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")

@@ -13,6 +13,7 @@ import resource
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -138,10 +139,30 @@ def _rounded(obj, digits: int = 4):
     return obj
 
 
-def main() -> int:
+def spawn(module: str, job: dict, timeout_s: float) -> dict:
+    """Run ``python -m module`` with ``job`` on stdin in a fresh process and return its record;
+    a timeout or a process that printed no record comes back as a record with status and reason."""
+    import subprocess
+
+    try:
+        res = subprocess.run([sys.executable, "-m", module], input=json.dumps(job), capture_output=True, text=True,
+                             timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "reason": f"the row took over {timeout_s:.0f} s and was stopped (the profile's "
+                                               "timeout_s or --timeout sets the limit)"}
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith(MARKER)]
+    if not lines:
+        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
+        return {"status": "failed", "reason": f"the measuring process exited with code {res.returncode} "
+                                              f"without a result: {' | '.join(tail)[-500:]}"}
+    return json.loads(lines[-1][len(MARKER):])
+
+
+def run_job(measure_fn: Callable[[dict], dict]) -> int:
+    """Read the job from stdin, measure it, print the record line; any failure becomes the record."""
     job = json.loads(sys.stdin.read())
     try:
-        rec = measure(job)
+        rec = measure_fn(job)
     except Exception as exc:  # any failure becomes the row's status and reason
         from ..errors import EdgeemoError
 
@@ -152,6 +173,10 @@ def main() -> int:
     sys.stdout.write("\n" + MARKER + json.dumps(rec) + "\n")
     sys.stdout.flush()
     return 0
+
+
+def main() -> int:
+    return run_job(measure)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ def _stats(values: list[float]) -> dict | None:
     if not values:
         return None
     a = np.asarray(values, dtype=np.float64)
-    return {"mean_s": float(a.mean()), "p50_s": float(np.percentile(a, 50)), "p90_s": float(np.percentile(a, 90)),
-            "max_s": float(a.max())}
+    pct = {f"p{q}_s": float(np.percentile(a, q)) for q in (50, 90, 95, 99)}
+    return {"mean_s": float(a.mean()), "std_s": float(a.std()), **pct, "max_s": float(a.max())}
 
 
 def _mean(values: list) -> float | None:
@@ -248,6 +248,7 @@ def _summary(be, final, todo, cache_hits, fs, split, model_name, template_name, 
         "new_answers": len(todo),
         "cache": str(store.path),
         "latency": _stats([a.latency_s for a in final if a.latency_s is not None]),
+        "first_answer_s": final[todo[0]].latency_s if todo else None,
         "tokens": {
             "prompt": int(round(sum(a.info.get("prompt_tokens") or 0 for a in new))),
             "completion": int(round(sum(a.info.get("completion_tokens") or 0 for a in new))),
@@ -297,17 +298,3 @@ def estimate_run(model: str, n_images: int, *, batch_size: int = 20, image_size:
     return {"model": model, "images": n_images, "requests": n_req, "tokens_in": tok_in, "tokens_out": tok_out,
             "cost_usd": None if price is None else price.cost(tok_in, tok_out),
             "price_source": None if price is None else price.source}
-
-
-def bench_row(res: dict) -> dict:
-    """A flat row for ``edgeemo bench`` tables from a :func:`vlm_evaluate` result."""
-    lat = res.get("latency") or {}
-    lc = res.get("llama_cpp") or {}
-    return {
-        "model": res["model"], "backend": res["backend"], "kind": "vision LLM, zero-shot" if not res.get("shots")
-        else f"vision LLM, {res['shots']}-shot", "n": res["n"], "accuracy": res["accuracy"],
-        "macro_f1": res["macro_f1"], "invalid_rate": res["invalid_rate"], "refusal_rate": res["refusal_rate"],
-        "latency_ms_p50": None if not lat else 1000 * lat["p50_s"],
-        "latency_ms_p90": None if not lat else 1000 * lat["p90_s"],
-        "load_s": lc.get("load_s"), "peak_rss_mb": lc.get("peak_rss_mb"), "cost_usd": res.get("cost_usd"),
-    }
