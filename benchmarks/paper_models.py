@@ -27,6 +27,32 @@ def model_ref(name: str) -> str:
     return "default" if name == "edgenet-onnx" else name
 
 
+def training_summary(path: Path) -> dict:
+    """How the checkpoint was trained, from its own metadata: planned epochs, best epoch, optimizer,
+    peak learning rate, PublicTest accuracy at selection, parameters and multiply-adds."""
+    if path.suffix == ".onnx":
+        from edgeemo.export.onnx_export import read_metadata
+
+        meta = read_metadata(path).info
+    else:
+        from edgeemo.training.checkpoint import load_checkpoint
+
+        meta = load_checkpoint(path)["meta"]
+    cfg = meta.get("config") or {}
+    return {"epochs_planned": cfg.get("epochs"), "best_epoch": None if meta.get("epoch") is None else meta["epoch"] + 1,
+            "optimizer": cfg.get("optimizer"), "lr": cfg.get("lr"), "batch_size": cfg.get("batch_size"),
+            "publictest_accuracy": (meta.get("metrics") or {}).get("val_accuracy"),
+            "params": meta.get("params"), "macs": meta.get("macs"),
+            "weights_dtype": meta.get("weights_dtype", "float32")}
+
+
+def _schedule(t: dict) -> str:
+    if not t.get("epochs_planned"):
+        return ""
+    return (f"{t['epochs_planned']} ep. {t['optimizer']} lr {t['lr']:g}, best ep. {t['best_epoch']}, "
+            f"PublicTest {t['publictest_accuracy']:.4f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default="../shared/data")
@@ -44,7 +70,7 @@ def main() -> int:
             continue
         fer = evaluate(path, data / "fer2013.npz", split="PrivateTest")
         mux = evaluate(path, data / "muxspace48.npz", split=None)
-        row = {"model": name, "status": "ok", "file": str(path)}
+        row = {"model": name, "status": "ok", "file": str(path), "training": training_summary(path)}
         for tag, r in (("fer2013_private", fer), ("muxspace", mux)):
             row[tag] = {k: r[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_precision", "macro_recall",
                                           "macro_f1", "per_class", "confusion")}
@@ -56,16 +82,17 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"metadata": meta, "records": rows}, indent=2) + "\n")
     lines = [f"Command: `{meta['command']}` · edgeemo {meta['edgeemo']} · {meta['date']}", "",
-             "| model | FER2013 PrivateTest acc | macro P | macro R | macro F1 | muxspace acc | bal. acc | macro F1 |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| model | FER2013 PrivateTest acc | macro P | macro R | macro F1 | muxspace acc | bal. acc | macro F1 "
+             "| training (selected on PublicTest) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['status']} |||||||")
+            lines.append(f"| {r['model']} | {r['status']} ||||||||")
             continue
         f, m = r["fer2013_private"], r["muxspace"]
         cells = [f["accuracy"], f["macro_precision"], f["macro_recall"], f["macro_f1"],
                  m["accuracy"], m["balanced_accuracy"], m["macro_f1"]]
-        lines.append(f"| {r['model']} | " + " | ".join(f"{v:.4f}" for v in cells) + " |")
+        lines.append(f"| {r['model']} | " + " | ".join(f"{v:.4f}" for v in cells) + f" | {_schedule(r['training'])} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     return 0
 
