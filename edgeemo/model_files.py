@@ -11,6 +11,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_MODEL = ASSETS / "edgenet.onnx"
 MODELS_ENV = "EDGEEMO_MODELS"
 REGISTRY_NAMES = ("edgenet", "cnn1", "cnn2", "resnet50", "vgg16")
+REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "benchmarks" / "weights"  # source checkouts
 
 
 def search_dirs() -> list[Path]:
@@ -18,8 +19,7 @@ def search_dirs() -> list[Path]:
     dirs = []
     if os.environ.get(MODELS_ENV):
         dirs.append(Path(os.environ[MODELS_ENV]))
-    dirs += [Path("runs"), Path(__file__).resolve().parent.parent / "benchmarks" / "weights"]
-    return dirs
+    return dirs + [Path("runs"), REPO_WEIGHTS]
 
 
 def resolve_model(ref: str | Path) -> Path:

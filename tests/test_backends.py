@@ -104,8 +104,11 @@ def test_tensorrt_missing_says_what_to_install(tmp_path):
 
 
 def test_resolve_model_errors(tmp_path, monkeypatch):
+    from edgeemo import model_files
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EDGEEMO_MODELS", str(tmp_path))
+    monkeypatch.setattr(model_files, "REPO_WEIGHTS", tmp_path / "no-weights")  # as in an installed package
     with pytest.raises(ModelFileError, match="edgeemo train --model vgg16"):
         resolve_model("vgg16")
     with pytest.raises(ModelFileError, match="no such model file"):
