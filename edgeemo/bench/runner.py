@@ -25,7 +25,7 @@ from ..errors import EdgeemoError, ModelFileError
 from ..export.pipeline import Artifact, artifact_size_mb, export_model
 from ..model_files import REGISTRY_NAMES, resolve_model
 from .profiles import FORMAT_OF, Profile, Target
-from .vlm_rows import BACKEND_NAMES, VlmSpec, base_record, run_vlm_row, vlm_options
+from .vlm_rows import BACKEND_NAMES, VlmSpec, base_record, run_vlm_row, with_options
 from .worker import spawn
 
 SCHEMA_VERSION = 1
@@ -422,30 +422,29 @@ def run_bench(
                   "metadata": collect_metadata(profile, settings, data_info, command), "records": []}
         if data_info:
             result["metadata"]["data"] = {k: v for k, v in data_info.items() if k != "faces"}
-        vlm_rows = [(v, vlm_options(v, profile.vlm, vlm_opts)) for v in vlms]
+        vlm_rows = [with_options(v, profile.vlm, vlm_opts) for v in vlms]
         vlm_faces = None
         if data_info and vlm_rows:
             vlm_faces = data_info["faces"]
             if vlm_limit and vlm_limit < data_info["n"]:
                 vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz")["faces"]
             result["metadata"]["data"]["vlm_n"] = min(vlm_limit or data_info["n"], data_info["n"])
-        rows: list = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log) if models else []
+        rows: list[Row | VlmSpec] = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log)
         rows += vlm_rows
         task = progress.add_task("bench", total=len(rows)) if progress is not None else None
         t_start = time.perf_counter()
         try:
             for i, row in enumerate(rows):
-                if isinstance(row, tuple):
-                    spec, vopts = row
-                    label = f"{spec.label} {BACKEND_NAMES[spec.backend]}"
-                    if progress is not None:
-                        progress.update(task, description=label)
-                    rec = run_vlm_row(spec, vopts, vlm_faces, cache=vlm_cache, refresh=vlm_refresh,
-                                      timeout_s=opts.pick(profile, "timeout_s"), threads=opts.threads)
+                if isinstance(row, VlmSpec):
+                    label = f"{row.label} {BACKEND_NAMES[row.backend]}"
                 else:
                     label = f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
-                    if progress is not None:
-                        progress.update(task, description=label)
+                if progress is not None:
+                    progress.update(task, description=label)
+                if isinstance(row, VlmSpec):
+                    rec = run_vlm_row(row, vlm_faces, cache=vlm_cache, refresh=vlm_refresh,
+                                      timeout_s=opts.pick(profile, "timeout_s"), threads=opts.threads)
+                else:
                     rec = run_row(row, profile, opts, data_info["faces"] if data_info else None)
                 result["records"].append(rec)
                 if progress is None:
@@ -462,13 +461,8 @@ def run_bench(
             result["metadata"]["interrupted"] = True
             done = len(result["records"])
             for row in rows[done:]:
-                if isinstance(row, tuple):
-                    rec = base_record(*row)
-                    rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")
-                    result["records"].append(rec)
-                    continue
-                rec = _row_record(row)
-                if not row.record:
+                rec = base_record(row) if isinstance(row, VlmSpec) else _row_record(row)
+                if isinstance(row, VlmSpec) or not row.record:
                     rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")
                 result["records"].append(rec)
             log(f"interrupted: kept the {done} row(s) already measured")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import EdgeemoError
@@ -74,7 +74,8 @@ def _coerce(key: str, value, typ: type, where: str):
 
 def vlm_options(spec: VlmSpec, profile_vlm: dict, cli_pairs: tuple[str, ...] | list[str]) -> dict:
     """The row's backend options: the profile's ``[vlm]`` table (keys that apply to this backend),
-    then ``--vlm-opt KEY=VALUE`` on top. Unknown keys are an error naming the allowed ones."""
+    then ``--vlm-opt KEY=VALUE`` on top. Unknown keys are an error naming the allowed ones.
+    :func:`with_options` puts them on the spec."""
     types = OPTION_TYPES[spec.backend]
     out = {k: _coerce(k, v, types[k], "[vlm] in the device profile") for k, v in profile_vlm.items() if k in types}
     for pair in cli_pairs:
@@ -89,24 +90,29 @@ def vlm_options(spec: VlmSpec, profile_vlm: dict, cli_pairs: tuple[str, ...] | l
     return out
 
 
-def base_record(spec: VlmSpec, options: dict) -> dict:
+def with_options(spec: VlmSpec, profile_vlm: dict, cli_pairs: tuple[str, ...] | list[str]) -> VlmSpec:
+    return replace(spec, options=vlm_options(spec, profile_vlm, cli_pairs))
+
+
+def base_record(spec: VlmSpec) -> dict:
     from .runner import RECORD_KEYS
 
     rec = {k: None for k in RECORD_KEYS}
     local = spec.backend == "llava"
     rec.update({
         "model": spec.label, "model_ref": spec.text, "backend": BACKEND_NAMES[spec.backend],
-        "device": ("gpu" if options.get("n_gpu_layers") else "cpu") if local else "cloud",
+        "device": ("gpu" if spec.options.get("n_gpu_layers") else "cpu") if local else "cloud",
         "precision": None, "format": "gguf" if local else "api", "path": spec.model if local else None,
         "kind": "vision LLM, zero-shot", "n": 0,
     })
     return rec
 
 
-def run_vlm_row(spec: VlmSpec, options: dict, faces: str | None, *, cache: str | None, refresh: bool,
-                timeout_s: float, threads: int | None = None) -> dict:
+def run_vlm_row(spec: VlmSpec, faces: str | None, *, cache: str | None, refresh: bool, timeout_s: float,
+                threads: int | None = None) -> dict:
     """Measure one vision-LLM row in a fresh process; a failure becomes the row's status and reason."""
-    rec = base_record(spec, options)
+    rec = base_record(spec)
+    options = spec.options
     if faces is None:
         rec.update(status="skipped", reason="a vision-LLM row needs labelled faces: pass --data fer2013.npz")
         return rec
