@@ -43,13 +43,18 @@ def training_summary(path: Path) -> dict:
             "optimizer": cfg.get("optimizer"), "lr": cfg.get("lr"), "batch_size": cfg.get("batch_size"),
             "publictest_accuracy": (meta.get("metrics") or {}).get("val_accuracy"),
             "params": meta.get("params"), "macs": meta.get("macs"),
-            "weights_dtype": meta.get("weights_dtype", "float32")}
+            "weights_dtype": meta.get("weights_dtype", "float32"),
+            "init": cfg.get("init"),
+            "averaged_epochs": [a["epoch"] + 1 for a in meta.get("averaged_from", []) if a.get("epoch") is not None]}
 
 
 def _schedule(t: dict) -> str:
     if not t.get("epochs_planned"):
         return ""
-    return (f"{t['epochs_planned']} ep. {t['optimizer']} lr {t['lr']:g}, best ep. {t['best_epoch']}, "
+    start = f" from {Path(t['init']).name}" if t.get("init") else ""
+    picked = (f"weight average of ep. {', '.join(map(str, t['averaged_epochs']))}" if t.get("averaged_epochs")
+              else f"best ep. {t['best_epoch']}")
+    return (f"{t['epochs_planned']} ep. {t['optimizer']} lr {t['lr']:g}{start}, {picked}, "
             f"PublicTest {t['publictest_accuracy']:.4f}")
 
 

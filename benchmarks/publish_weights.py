@@ -2,6 +2,7 @@
 ``edgeemo bench`` find them on a fresh clone.
 
     python benchmarks/publish_weights.py cnn1 cnn2 resnet50 vgg16 [--runs runs] [--half-above-mb 20]
+    python benchmarks/publish_weights.py edgenet=runs/edgenet_avg/last3.pt   # any checkpoint file
 
 Only the weights and the metadata are kept (no optimizer state). Checkpoints larger than
 ``--half-above-mb`` store their floating-point tensors as float16 to halve the file; they load
@@ -33,12 +34,14 @@ def publish(src: Path, dst: Path, half_above_mb: float) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="+")
+    ap.add_argument("models", nargs="+", help="NAME (publishes RUNS/NAME/best.pt) or NAME=CHECKPOINT")
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--half-above-mb", type=float, default=20.0)
     args = ap.parse_args()
-    for name in args.models:
-        dst = publish(Path(args.runs) / name / "best.pt", WEIGHTS / f"{name}.pt", args.half_above_mb)
+    for item in args.models:
+        name, _, src = item.partition("=")
+        src_path = Path(src) if src else Path(args.runs) / name / "best.pt"
+        dst = publish(src_path, WEIGHTS / f"{name}.pt", args.half_above_mb)
         print(f"{name}: {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
     return 0
 

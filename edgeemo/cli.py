@@ -69,6 +69,8 @@ def _write_json(obj: dict, path: str | Path) -> None:
 @click.option("--patience", type=int, default=None, help="Early stopping: epochs without PublicTest improvement.")
 @click.option("--limit", type=int, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
+@click.option("--snapshots", is_flag=True, default=None,
+              help="Keep every epoch's weights as OUT/snap/epoch_N.pt, for 'edgeemo average'.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None, help="torch threads [default: all cores].")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/last.pt if present.")
@@ -84,6 +86,20 @@ def train(model_name, data, out, resume, threads, seed, **overrides) -> None:
         f"best PublicTest accuracy {res.best_val_accuracy:.4f} at epoch {res.best_epoch + 1}; "
         f"checkpoint {res.best_path}"
     )
+
+
+@main.command()
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path())
+@click.option("--data", required=True, type=click.Path(),
+              help="The training data (fer2013.npz): batch-norm statistics come from its Training faces.")
+@click.option("--out", required=True, type=click.Path(), help="The averaged checkpoint to write.")
+@click.option("--bn-faces", type=int, default=None, help="Recompute batch norm on N random Training faces [all].")
+@click.option("--threads", type=int, default=None)
+def average(checkpoints, data, out, bn_faces, threads) -> None:
+    """Average the weights of several checkpoints of one run into one model (weight averaging)."""
+    from .training.averaging import average_checkpoints
+
+    average_checkpoints(checkpoints, data, out, bn_faces=bn_faces, threads=threads, log=console.print)
 
 
 @main.command("eval")

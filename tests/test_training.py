@@ -46,8 +46,9 @@ def test_torchvision_names_load_as_init(tmp_path):
     assert {"features.0.weight", "features.28.weight"} <= vgg_keys  # torchvision vgg16 indices
 
 
-def _tiny_run(fer_npz, out, epochs, resume=False):
-    cfg = make_config("cnn1", epochs=epochs, limit=256, batch_size=64, lr=0.01, seed=3, patience=99)
+def _tiny_run(fer_npz, out, epochs, resume=False, snapshots=False):
+    cfg = make_config("cnn1", epochs=epochs, limit=256, batch_size=64, lr=0.01, seed=3, patience=99,
+                      snapshots=snapshots)
     return train(cfg, fer_npz, out, resume=resume, progress=False, log=lambda s: None)
 
 
@@ -116,3 +117,65 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "foreign.pt")
     save_checkpoint(tmp_path / "ok.pt", {"w": torch.zeros(1)}, {"model": "cnn1"})
     assert load_checkpoint(tmp_path / "ok.pt")["meta"]["model"] == "cnn1"
+
+
+def test_average_state_dicts_is_the_elementwise_mean():
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.training.averaging import average_state_dicts
+
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3)}
+    b = {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(7)}
+    out = average_state_dicts([a, b])
+    assert torch.equal(out["w"], torch.tensor([2.0, 4.0]))
+    assert int(out["n"]) == 7  # integer buffers (BN step counters) come from the last snapshot
+    with pytest.raises(EdgeemoError, match="other tensors"):
+        average_state_dicts([a, {"w": torch.zeros(2)}])
+
+
+def test_recalibrated_batchnorm_holds_the_exact_statistics():
+    from edgeemo.training.averaging import recalibrate_batchnorm
+
+    bn = torch.nn.BatchNorm2d(3)
+    bn.running_mean.fill_(5.0)
+    x = torch.randn(100, 3, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    assert recalibrate_batchnorm(torch.nn.Sequential(bn), x, batch_size=16) == 1
+    # momentum=None makes the running statistics the plain mean of the per-batch statistics.
+    batches = [x[i : i + 16] for i in range(0, 100, 16)]
+    mean = torch.stack([b.mean((0, 2, 3)) for b in batches]).mean(0)
+    var = torch.stack([b.transpose(0, 1).reshape(3, -1).var(1) for b in batches]).mean(0)
+    assert torch.allclose(bn.running_mean, mean, atol=1e-5)
+    assert torch.allclose(bn.running_var, var, atol=1e-4)
+    assert bn.momentum == 0.1 and not bn.training
+
+
+def test_averaged_checkpoint_is_a_working_model(fer_npz, tmp_path):
+    """The two epoch snapshots of a short run averaged into one checkpoint: weights are the mean,
+    the reported PublicTest accuracy is what the written file scores, and it evaluates."""
+    from edgeemo.data import load_dataset
+    from edgeemo.evaluate import evaluate
+    from edgeemo.metrics import classification_metrics
+    from edgeemo.models import get_spec
+    from edgeemo.training.averaging import average_checkpoints
+    from edgeemo.training.trainer import predict_logits
+
+    run = _tiny_run(fer_npz, tmp_path / "run", epochs=2, snapshots=True)
+    one, two = (tmp_path / "run" / "snap" / f"epoch_{n}.pt" for n in (1, 2))
+    last = load_checkpoint(run.last_path)["state_dict"]
+    assert all(torch.equal(last[k], load_checkpoint(two)["state_dict"][k]) for k in last)
+    out = tmp_path / "avg.pt"
+    val = average_checkpoints([one, two], fer_npz, out, bn_faces=512, log=lambda s: None)
+
+    ck = load_checkpoint(out)
+    w1, w2 = (load_checkpoint(p)["state_dict"] for p in (one, two))
+    conv = "features.0.0.weight"
+    assert torch.allclose(ck["state_dict"][conv], (w1[conv] + w2[conv]) / 2)
+    assert [e["epoch"] for e in ck["meta"]["averaged_from"]] == [0, 1]
+    assert ck["meta"]["bn_recalibration_faces"] == 512 and "train_state" not in ck
+
+    model = build_model("cnn1")
+    model.load_state_dict(ck["state_dict"])
+    pub = load_dataset(fer_npz).get_split("PublicTest")
+    acc = classification_metrics(pub.labels, predict_logits(model, pub.images, get_spec("cnn1").preprocess).argmax(1))
+    assert acc["accuracy"] == pytest.approx(val["accuracy"]) == pytest.approx(ck["meta"]["metrics"]["val_accuracy"])
+    res = evaluate(str(out), fer_npz, split="PublicTest", limit=300)
+    assert res["n"] == 300 and 0.0 <= res["accuracy"] <= 1.0

@@ -41,6 +41,7 @@ class TrainConfig:
     label_smoothing: float
     patience: int
     soft_labels: float = 0.0  # weight of FER+ vote distributions mixed into the targets
+    snapshots: bool = False  # also keep every epoch's weights as OUT/snap/epoch_N.pt (for `edgeemo average`)
     seed: int = 0
     limit: int | None = None  # use only the first N training faces (smoke runs)
     init: str | None = None
@@ -66,7 +67,7 @@ def make_config(model: str, **overrides) -> TrainConfig:
     return TrainConfig(model=model, **values, **extra)
 
 
-def _to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:
+def to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:
     x = torch.from_numpy(images).float().unsqueeze(1).div_(255.0)
     mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
     std = torch.tensor(spec.std).view(1, -1, 1, 1)
@@ -80,7 +81,7 @@ def predict_logits(model: torch.nn.Module, images: np.ndarray, spec: Preprocess,
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
-        out.append(model(_to_tensor(images[i : i + batch_size], spec)).float().numpy())
+        out.append(model(to_tensor(images[i : i + batch_size], spec)).float().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
 
@@ -96,7 +97,15 @@ def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
     return onehot
 
 
-def _split_train_val(fs: FaceSet, seed: int) -> tuple[FaceSet, FaceSet, str]:
+def fit_size(fs: FaceSet, pre: Preprocess) -> None:
+    """Resize a face set's images in place to the model's input size where they differ."""
+    if fs.images.shape[1:] != pre.size:
+        import cv2
+
+        fs.images = np.stack([cv2.resize(im, pre.size[::-1], interpolation=cv2.INTER_AREA) for im in fs.images])
+
+
+def split_train_val(fs: FaceSet, seed: int) -> tuple[FaceSet, FaceSet, str]:
     if (fs.split == 0).any() and (fs.split == 1).any():
         return fs.get_split("Training"), fs.get_split("PublicTest"), "PublicTest"
     rng = np.random.default_rng(seed)
@@ -131,17 +140,14 @@ def train(
     pre = spec.preprocess
 
     fs = load_dataset(data)
-    train_set, val_set, val_name = _split_train_val(fs, cfg.seed)
+    train_set, val_set, val_name = split_train_val(fs, cfg.seed)
     if cfg.limit:
         train_set = train_set.subset(np.arange(len(train_set)) < cfg.limit)
         val_set = val_set.subset(np.arange(len(val_set)) < max(cfg.limit // 4, 64))
     if len(train_set) == 0 or len(val_set) == 0:
         raise EdgeemoError(f"{data}: need both training and validation rows, got {len(train_set)}/{len(val_set)}")
     for d in (train_set, val_set):
-        if d.images.shape[1:] != pre.size:
-            import cv2
-
-            d.images = np.stack([cv2.resize(im, pre.size[::-1], interpolation=cv2.INTER_AREA) for im in d.images])
+        fit_size(d, pre)
     x_train = torch.from_numpy(train_set.images)
 
     model = build_model(cfg.model).to(memory_format=torch.channels_last)
@@ -215,7 +221,7 @@ def train(
             loss_sum = 0.0
             for step in range(steps_per_epoch):
                 idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                xb = _to_tensor(x_train[idx].numpy(), pre)
+                xb = to_tensor(x_train[idx].numpy(), pre)
                 xb = augment(xb, cfg.augment, gen).contiguous(memory_format=torch.channels_last)
                 yb = _targets(train_set, idx, cfg)
                 loss = torch.sum(-yb * F.log_softmax(model(xb), 1), 1).mean()
@@ -250,6 +256,10 @@ def train(
                 "history": history, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "torch_gen": gen.get_state(), "np_rng": np_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             })
+            if cfg.snapshots:
+                save_checkpoint(out_dir / "snap" / f"epoch_{epoch + 1}.pt", model.state_dict(),
+                                {**meta_base, "epoch": epoch, "metrics": {"val_split": val_name,
+                                 "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}})
             (out_dir / "history.json").write_text(json.dumps(history, indent=1))
             if stale >= cfg.patience:
                 log(f"early stop: no {val_name} improvement for {cfg.patience} epochs")
