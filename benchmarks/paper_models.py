@@ -16,6 +16,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from edgeemo.backends import open_backend
 from edgeemo.errors import ModelFileError
 from edgeemo.evaluate import evaluate
 from edgeemo.hardware import cpu_info
@@ -30,14 +31,7 @@ def model_ref(name: str) -> str:
 def training_summary(path: Path) -> dict:
     """How the checkpoint was trained, from its own metadata: planned epochs, best epoch, optimizer,
     peak learning rate, PublicTest accuracy at selection, parameters and multiply-adds."""
-    if path.suffix == ".onnx":
-        from edgeemo.export.onnx_export import read_metadata
-
-        meta = read_metadata(path).info
-    else:
-        from edgeemo.training.checkpoint import load_checkpoint
-
-        meta = load_checkpoint(path)["meta"]
+    meta = open_backend(path).meta.info  # a checkpoint's or an exported file's own metadata
     cfg = meta.get("config") or {}
     return {"epochs_planned": cfg.get("epochs"), "best_epoch": None if meta.get("epoch") is None else meta["epoch"] + 1,
             "optimizer": cfg.get("optimizer"), "lr": cfg.get("lr"), "batch_size": cfg.get("batch_size"),

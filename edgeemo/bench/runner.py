@@ -377,6 +377,12 @@ def run_row(row: Row, profile: Profile, opts: BenchOptions, faces: str | None) -
     return rec
 
 
+def _row_label(row: Row | VlmSpec) -> str:
+    if isinstance(row, VlmSpec):
+        return f"{row.label} {BACKEND_NAMES[row.backend]}"
+    return f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
+
+
 def run_bench(
     profile: Profile,
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
@@ -435,10 +441,7 @@ def run_bench(
         t_start = time.perf_counter()
         try:
             for i, row in enumerate(rows):
-                if isinstance(row, VlmSpec):
-                    label = f"{row.label} {BACKEND_NAMES[row.backend]}"
-                else:
-                    label = f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
+                label = _row_label(row)
                 if progress is not None:
                     progress.update(task, description=label)
                 if isinstance(row, VlmSpec):

@@ -239,14 +239,12 @@ def train(
             rec = {"epoch": epoch, "train_loss": loss_sum / steps_per_epoch, "val_accuracy": val["accuracy"],
                    "val_macro_f1": val["macro_f1"], "lr": sched.get_last_lr()[0], "seconds": time.perf_counter() - t0}
             history.append(rec)
+            epoch_meta = {**meta_base, "epoch": epoch, "metrics": {
+                "val_split": val_name, "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}}
             improved = val["accuracy"] > best_acc
             if improved:
                 best_acc, best_epoch, stale = val["accuracy"], epoch, 0
-                save_checkpoint(best_path, model.state_dict(), {
-                    **meta_base, "epoch": epoch,
-                    "metrics": {"val_split": val_name, "val_accuracy": val["accuracy"],
-                                "val_macro_f1": val["macro_f1"]},
-                })
+                save_checkpoint(best_path, model.state_dict(), epoch_meta)
             else:
                 stale += 1
             log(f"epoch {epoch + 1}/{cfg.epochs}  loss {rec['train_loss']:.4f}  {val_name} acc {val['accuracy']:.4f} "
@@ -257,9 +255,7 @@ def train(
                 "torch_gen": gen.get_state(), "np_rng": np_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             })
             if cfg.snapshots:
-                save_checkpoint(out_dir / "snap" / f"epoch_{epoch + 1}.pt", model.state_dict(),
-                                {**meta_base, "epoch": epoch, "metrics": {"val_split": val_name,
-                                 "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}})
+                save_checkpoint(out_dir / "snap" / f"epoch_{epoch + 1}.pt", model.state_dict(), epoch_meta)
             (out_dir / "history.json").write_text(json.dumps(history, indent=1))
             if stale >= cfg.patience:
                 log(f"early stop: no {val_name} improvement for {cfg.patience} epochs")
