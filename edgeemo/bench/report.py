@@ -9,6 +9,7 @@ import math
 import os
 from pathlib import Path
 
+from ..console_log import escape
 from .runner import RECORD_KEYS
 
 LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
@@ -117,13 +118,13 @@ def print_table(result: dict, console) -> None:
                        _f(r.get("cost_usd"), ".4f"))
         console.print(vt)
     for r in failing:
-        console.print(f"[yellow]{row_label(r)}: {r['status']}[/] — {short_reason(r.get('reason'), 400)}",
-                      highlight=False, soft_wrap=True)
+        reason = escape(short_reason(r.get("reason"), 400))
+        console.print(f"[yellow]{escape(row_label(r))}: {r['status']}[/] — {reason}", highlight=False, soft_wrap=True)
     for n in model_notes(result):
         if "unfinished" in n:
-            console.print(f"[yellow]note:[/] {n}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]note:[/] {escape(n)}", highlight=False, soft_wrap=True)
     if meta.get("note"):
-        console.print(f"[yellow]note:[/] {meta['note']}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note:[/] {escape(meta['note'])}", highlight=False, soft_wrap=True)
 
 
 def write_json(result: dict, path: Path) -> None:

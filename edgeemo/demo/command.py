@@ -6,6 +6,8 @@ import signal
 
 import click
 
+from ..console_log import escape, plain_log
+
 
 def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt("stopped by SIGTERM")
@@ -69,18 +71,18 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
         detect_every=detect_every,
         crop_scale=crop_scale, crop_shift=crop_shift, smoothing=smoothing, alpha=alpha, window=window,
         output=output, jsonl=jsonl, host=host, port=port, max_frames=max_frames, loop=loop, realtime=realtime,
-        stall_timeout=stall_timeout, threads=threads, log=lambda msg: console.print(msg, soft_wrap=True),
+        stall_timeout=stall_timeout, threads=threads, log=plain_log(console),
     )
     stages = ", ".join(f"{k} {v:.1f}" for k, v in summary.stages_ms.items())
     colour = "green" if summary.stop_reason in ("ended", "max_frames", "interrupted", "closed", "stopped") else "yellow"
-    console.print(f"[{colour}]{summary.message}[/]", soft_wrap=True)
+    console.print(f"[{colour}]{escape(summary.message)}[/]", soft_wrap=True)
     console.print(
         f"{summary.frames} frames, {summary.face_detections} face detections, {summary.tracks} tracks, "
         f"{summary.fps:.1f} FPS (pipeline alone {summary.pipeline_fps:.1f} FPS); mean ms per frame: {stages}",
         soft_wrap=True)
     if summary.skipped_frames:
-        console.print(f"skipped {summary.skipped_frames} unusable frames", soft_wrap=True)
+        console.print(f"skipped {summary.skipped_frames} unusable frames", soft_wrap=True, markup=False)
     for path in summary.outputs:
-        console.print(f"wrote {path}", soft_wrap=True)
+        console.print(f"wrote {path}", soft_wrap=True, markup=False)
     if summary.stop_reason in ("stalled", "disconnected", "error"):
         raise SystemExit(1)

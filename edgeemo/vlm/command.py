@@ -124,10 +124,10 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(res, indent=2) + "\n")
-        console.print(f"wrote {json_out}")
+        console.print(f"wrote {json_out}", markup=False)
         if confusion_png is None:
             confusion_png = str(path.with_suffix(".png"))
     if confusion_png:
         title = f"{res['model']} on {Path(res['data']).name} {res['split']}: acc {res['accuracy']:.3f}"
         draw_confusion(res["confusion"], res["classes"], confusion_png, title)
-        console.print(f"wrote {confusion_png}")
+        console.print(f"wrote {confusion_png}", markup=False)
