@@ -179,3 +179,25 @@ def test_averaged_checkpoint_is_a_working_model(fer_npz, tmp_path):
     assert acc["accuracy"] == pytest.approx(val["accuracy"]) == pytest.approx(ck["meta"]["metrics"]["val_accuracy"])
     res = evaluate(str(out), fer_npz, split="PublicTest", limit=300)
     assert res["n"] == 300 and 0.0 <= res["accuracy"] <= 1.0
+
+
+def test_early_stopping_waits_for_the_annealing_half_of_the_schedule():
+    import torch
+
+    from edgeemo.training.trainer import early_stop_armed, one_cycle
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.03, momentum=0.9)
+    epochs, steps = 22, 10
+    sched = one_cycle(opt, 0.03, epochs, steps)
+    armed, lrs = [], []
+    for _ in range(epochs):
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        armed.append(early_stop_armed(sched, 0.03))
+        lrs.append(sched.get_last_lr()[0])
+    first = armed.index(True)
+    assert not any(armed[:first]) and all(armed[first:])  # once armed, it stays armed
+    assert lrs[0] < 0.015  # warm-up epoch 1: below half the peak, yet not armed
+    assert lrs[first] <= 0.015 < lrs[first - 1]
+    assert 11 <= first + 1 <= 14  # about the middle of the cosine decay, not the peak (epoch 4)

@@ -48,6 +48,28 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
+WARMUP = 0.15  # share of the one-cycle schedule spent raising the learning rate
+
+
+def one_cycle(opt: torch.optim.Optimizer, max_lr: float, epochs: int, steps_per_epoch: int):
+    """The one-cycle schedule every run uses: 15% warm-up from max_lr/20, then cosine decay to max_lr/4000."""
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=max_lr, total_steps=epochs * steps_per_epoch, pct_start=WARMUP, div_factor=20,
+        final_div_factor=200,
+    )
+
+
+def early_stop_armed(sched: torch.optim.lr_scheduler.OneCycleLR, max_lr: float) -> bool:
+    """Whether an epoch without a new best counts towards the patience.
+
+    Only once the schedule is past its peak and has decayed to half the peak rate: near the peak,
+    PublicTest accuracy is expected to fall (above all in a warm restart from ``--init``, whose
+    first epoch scores what the initial weights already knew), and stopping there would cut off
+    the annealing that brings the gains.
+    """
+    return sched.last_epoch >= WARMUP * sched.total_steps and sched.get_last_lr()[0] <= max_lr / 2
+
+
 @dataclass
 class TrainResult:
     best_path: Path
@@ -164,14 +186,11 @@ def train(
     else:
         raise EdgeemoError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
     steps_per_epoch = max(1, len(train_set) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15,
-        div_factor=20, final_div_factor=200,
-    )
+    sched = one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
     np_rng = np.random.default_rng(cfg.seed)
 
-    start_epoch, best_acc, best_epoch, history = 0, -1.0, -1, []
+    start_epoch, best_acc, best_epoch, history, stale = 0, -1.0, -1, [], 0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
         ck = load_checkpoint(last_path)
@@ -185,6 +204,7 @@ def train(
         np_rng.bit_generator.state = st["np_rng"]
         torch.set_rng_state(st["torch_rng"])
         start_epoch, best_acc, best_epoch, history = st["epoch"] + 1, st["best_acc"], st["best_epoch"], st["history"]
+        stale = st.get("stale", 0)
         log(f"resumed {last_path} at epoch {start_epoch}/{cfg.epochs} (best PublicTest {best_acc:.4f} @ {best_epoch})")
 
     n_macs = count_macs(model, (pre.channels, *pre.size))
@@ -212,7 +232,6 @@ def train(
                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn())
         bar.start()
     try:
-        stale = (start_epoch - 1 - best_epoch) if best_epoch >= 0 else 0
         for epoch in range(start_epoch, cfg.epochs):
             t0 = time.perf_counter()
             model.train()
@@ -245,13 +264,13 @@ def train(
             if improved:
                 best_acc, best_epoch, stale = val["accuracy"], epoch, 0
                 save_checkpoint(best_path, model.state_dict(), epoch_meta)
-            else:
+            elif early_stop_armed(sched, cfg.lr):
                 stale += 1
             log(f"epoch {epoch + 1}/{cfg.epochs}  loss {rec['train_loss']:.4f}  {val_name} acc {val['accuracy']:.4f} "
                 f"macro-F1 {val['macro_f1']:.4f}  {rec['seconds']:.0f}s{'  *best*' if improved else ''}")
             save_checkpoint(last_path, model.state_dict(), {**meta_base, "epoch": epoch}, train_state={
                 "config": {"model": cfg.model}, "epoch": epoch, "best_acc": best_acc, "best_epoch": best_epoch,
-                "history": history, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "stale": stale, "history": history, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "torch_gen": gen.get_state(), "np_rng": np_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             })
             if cfg.snapshots:
