@@ -36,8 +36,8 @@ def test_default_model_accuracy_on_privatetest(fer_npz):
 
     res = evaluate("default", fer_npz, split="PrivateTest")
     assert res["n"] == 3573
-    # Regression guard at the shipped model's measured 69.0% (benchmarks/results/).
-    assert res["accuracy"] >= 0.685, res["accuracy"]
+    # The shipped model measures 70.25% (benchmarks/results/); the project's bar is 70%.
+    assert res["accuracy"] >= 0.70, res["accuracy"]
 
 
 def test_choose_backend_by_suffix(tmp_path):
