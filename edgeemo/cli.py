@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from . import __version__
-from .console_log import escape, plain_log
+from .console_log import make_console, styled
 from .errors import EdgeemoError
 
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+console = make_console(width=None if sys.stdout.isatty() else 160)
+err_console = make_console(stderr=True)
 
 
 class EdgeemoGroup(click.Group):
@@ -25,21 +24,19 @@ class EdgeemoGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EdgeemoError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
+            err_console.print(styled("interrupted", "yellow"))
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("EDGEEMO_DEBUG"):
                 raise
-            err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-                "Set EDGEEMO_DEBUG=1 to see the traceback, and please report it.",
-                highlight=False, soft_wrap=True,
-            )
+            err_console.print(styled(
+                "internal error:", "bold red", f" {type(exc).__name__}: {exc}\n"
+                "Set EDGEEMO_DEBUG=1 to see the traceback, and please report it."), soft_wrap=True)
             sys.exit(1)
 
 
@@ -85,7 +82,7 @@ def train(model_name, data, out, resume, threads, seed, **overrides) -> None:
     res = train_fn(cfg, data, out, resume=resume, threads=threads, progress=sys.stdout.isatty())
     console.print(
         f"best PublicTest accuracy {res.best_val_accuracy:.4f} at epoch {res.best_epoch + 1}; "
-        f"checkpoint {res.best_path}", markup=False
+        f"checkpoint {res.best_path}"
     )
 
 
@@ -100,7 +97,7 @@ def average(checkpoints, data, out, bn_faces, threads) -> None:
     """Average the weights of several checkpoints of one run into one model (weight averaging)."""
     from .training.averaging import average_checkpoints
 
-    average_checkpoints(checkpoints, data, out, bn_faces=bn_faces, threads=threads, log=plain_log(console))
+    average_checkpoints(checkpoints, data, out, bn_faces=bn_faces, threads=threads, log=console.print)
 
 
 @main.command("eval")
@@ -127,13 +124,13 @@ def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_o
     print_metrics(res, console)
     if json_out:
         _write_json(res, json_out)
-        console.print(f"wrote {json_out}", markup=False)
+        console.print(f"wrote {json_out}")
         if confusion_png is None:
             confusion_png = str(Path(json_out).with_suffix(".png"))
     if confusion_png:
         title = f"{res['model']} on {Path(res['data']).name} {res['split']}: acc {res['accuracy']:.3f}"
         draw_confusion(res["confusion"], res["classes"], confusion_png, title)
-        console.print(f"wrote {confusion_png}", markup=False)
+        console.print(f"wrote {confusion_png}")
 
 
 @main.command()
@@ -150,7 +147,7 @@ def models() -> None:
         from .models import REGISTRY
         from .models.complexity import count_macs, count_params
     except EdgeemoError as exc:
-        console.print(f"default model: {DEFAULT_MODEL}\n({exc})", markup=False)
+        console.print(f"default model: {DEFAULT_MODEL}\n({exc})")
         return
     for name, spec in REGISTRY.items():
         m = spec.build(in_channels=spec.preprocess.channels) if name != "resnet50" else spec.build()
@@ -158,7 +155,7 @@ def models() -> None:
         table.add_row(name, f"{count_params(m) / 1e6:.2f} M", f"{count_macs(m, (pre.channels, *pre.size)) / 1e6:.1f}",
                       f"{pre.channels}×{pre.size[0]}×{pre.size[1]}", spec.description)
     console.print(table)
-    console.print(f"default model: {DEFAULT_MODEL}", markup=False)
+    console.print(f"default model: {DEFAULT_MODEL}")
 
 
 @main.command()
@@ -201,7 +198,7 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
     from .export.pipeline import export_model
 
     arts = export_model(model_ref, _csv_list(formats), _csv_list(precisions), out_dir=out, data=data,
-                        budget=budget, n_calib=calib_size, tta=tta, log=plain_log(console))
+                        budget=budget, n_calib=calib_size, tta=tta, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
     if failed:
         raise EdgeemoError(f"{len(failed)} of {len(arts)} exports failed: "
@@ -228,7 +225,7 @@ def compare(model_ref, data, formats, precisions, split, limit, threads, out, js
     from .compare import write_outputs
 
     res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
-                     limit=limit, threads=threads, out_dir=out, log=plain_log(console))
+                     limit=limit, threads=threads, out_dir=out, log=console.print)
     table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split} (n={res['n']})")
     for col in ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
                 "max Δp", "MB", "p50 ms", "×FP32"):

@@ -1,21 +1,21 @@
-"""Printing library messages through rich without reading them as markup.
+"""The consoles the CLI prints on: rich output with markup parsing off.
 
-Library functions report progress through a plain ``log(str)`` callable. Their text holds file
-names and pip commands such as ``pip install 'edgeemo[openvino]'``; printed as rich markup, the
-``[openvino]`` would be taken for a style tag and vanish.
+Messages hold file names and pip commands such as ``pip install 'edgeemo[openvino]'``; read as
+rich markup, ``[openvino]`` would be taken for a style tag and vanish. So every console prints
+text verbatim, and the few styled words are :class:`rich.text.Text` spans (see :func:`styled`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 
-def plain_log(console: Console) -> Callable[[str], None]:
-    """A ``log`` callable that prints each message verbatim on ``console``."""
-    return lambda msg: console.print(msg, markup=False, highlight=False, soft_wrap=True)
+def make_console(**kwargs) -> Console:
+    """A :class:`Console` that never parses markup or highlights numbers in the text it prints."""
+    return Console(markup=False, highlight=False, **kwargs)
 
 
-__all__ = ["escape", "plain_log"]
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """``label`` in ``style`` followed by ``rest`` verbatim, e.g. a red "error:" and its message."""
+    return Text.assemble((label, style), rest)

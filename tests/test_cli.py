@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 
 from click.testing import CliRunner
-from rich.console import Console
 
 from edgeemo.cli import main
-from edgeemo.console_log import plain_log
+from edgeemo.console_log import make_console
 from edgeemo.errors import MissingExtraError
 
 
@@ -22,6 +21,5 @@ def test_error_keeps_brackets_in_file_names(tmp_path):
 
 def test_library_log_keeps_pip_extras():
     buf = io.StringIO()
-    log = plain_log(Console(file=buf, width=200))
-    log(str(MissingExtraError("openvino", "openvino", "OpenVINO export")))
+    make_console(file=buf, width=200).print(str(MissingExtraError("openvino", "openvino", "OpenVINO export")))
     assert "run  pip install 'edgeemo[openvino]'" in buf.getvalue()

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import click
 
-from ..console_log import escape, plain_log
+from ..console_log import make_console, styled
 from ..errors import EdgeemoError
 from ..vlm.cache import DEFAULT_CACHE
 
 
 def _console():
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 160)
+    return make_console(width=None if sys.stdout.isatty() else 160)
 
 
 def _list_devices(console) -> None:
@@ -32,7 +30,7 @@ def _list_devices(console) -> None:
         try:
             p = read_profile_file(path)
         except EdgeemoError as exc:
-            table.add_row(name, "[red]invalid[/]", str(exc)[:80], str(path))
+            table.add_row(name, styled("invalid", "red"), str(exc)[:80], str(path))
             continue
         ok, why = p.matches()
         targets = "; ".join(f"{t.backend}/{t.device} {','.join(t.precisions)}" for t in p.targets)
@@ -117,8 +115,7 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
                            "--list-devices) or --device path/to/profile.toml")
     profile = detect_device() if device == "auto" else load_profile(device)
     if device == "auto":
-        console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}",
-                      markup=False)
+        console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}")
     opts = BenchOptions(threads=threads, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds,
                         max_seconds=max_seconds, throughput_batch=throughput_batch,
                         throughput_min_seconds=throughput_seconds, timeout_s=timeout_s,
@@ -139,12 +136,12 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
                 res = run_remote(host, profile, model_list, data=data, split=split, limit=limit,
                                  export_dir=export_dir, opts=opts, ssh_options=tuple(ssh_options),
                                  python=remote_python, remote_dir=remote_dir, keep=keep_remote, force=force,
-                                 command=command, log=plain_log(console))
+                                 command=command, log=console.print)
             except EdgeemoError as exc:
                 if len(hosts) == 1:
                     raise
                 failed_hosts.append(host)  # one board down does not stop the fleet
-                console.print(f"[bold red]{escape(host)}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                console.print(styled(f"{host}:", "bold red", f" {exc}"), soft_wrap=True)
                 continue
             safe = re.sub(r"[^A-Za-z0-9._-]", "_", host.split("@")[-1])
             host_stem = stem if len(hosts) == 1 else stem.with_name(f"{stem.name}.{safe}")
@@ -166,20 +163,20 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
             with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as progress:
                 res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
-                                opts=opts, command=command, log=plain_log(progress.console), progress=progress,
+                                opts=opts, command=command, log=progress.console.print, progress=progress,
                                 on_record=save_partial, **vlm_kw)
         else:
             res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
-                            opts=opts, command=command, log=plain_log(console), on_record=save_partial, **vlm_kw)
+                            opts=opts, command=command, log=console.print, on_record=save_partial, **vlm_kw)
         results.append((stem, res))
 
     failed_gate = []
     for st, res in results:
         print_table(res, console)
         paths, note = write_outputs(res, st, plot=not no_plot)
-        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
+        console.print("wrote " + ", ".join(str(p) for p in paths))
         if note:
-            console.print(note, markup=False)
+            console.print(note)
         if min_accuracy is not None:
             failed_gate += [r for r in res["records"]
                             if r["status"] == "ok" and r.get("accuracy") is not None and r["accuracy"] < min_accuracy]

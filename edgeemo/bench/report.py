@@ -9,7 +9,7 @@ import math
 import os
 from pathlib import Path
 
-from ..console_log import escape
+from ..console_log import styled
 from .runner import RECORD_KEYS
 
 LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
@@ -92,7 +92,7 @@ def print_table(result: dict, console) -> None:
         lat = r.get("latency_ms") or {}
         backend = (r.get("backend") or "—") + (f"/{r['device']}" if r.get("device") not in (None, "cpu") else "")
         if r["status"] != "ok":
-            cells = [r["model"], backend, r.get("precision") or "—", f"[yellow]{r['status']}[/]"]
+            cells = [r["model"], backend, r.get("precision") or "—", styled(r["status"], "yellow")]
             cells += [""] * (len(cols) - len(cells))
             if r.get("size_mb") is not None:
                 cells[cols.index("MB")] = f"{r['size_mb']:.2f}"
@@ -118,13 +118,13 @@ def print_table(result: dict, console) -> None:
                        _f(r.get("cost_usd"), ".4f"))
         console.print(vt)
     for r in failing:
-        reason = escape(short_reason(r.get("reason"), 400))
-        console.print(f"[yellow]{escape(row_label(r))}: {r['status']}[/] — {reason}", highlight=False, soft_wrap=True)
+        console.print(styled(f"{row_label(r)}: {r['status']}", "yellow", f" — {short_reason(r.get('reason'), 400)}"),
+                      soft_wrap=True)
     for n in model_notes(result):
         if "unfinished" in n:
-            console.print(f"[yellow]note:[/] {escape(n)}", highlight=False, soft_wrap=True)
+            console.print(styled("note:", "yellow", f" {n}"), soft_wrap=True)
     if meta.get("note"):
-        console.print(f"[yellow]note:[/] {escape(meta['note'])}", highlight=False, soft_wrap=True)
+        console.print(styled("note:", "yellow", f" {meta['note']}"), soft_wrap=True)
 
 
 def write_json(result: dict, path: Path) -> None:

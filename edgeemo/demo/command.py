@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from ..console_log import escape, plain_log
+from ..console_log import make_console, styled
 
 
 def _stop_on_sigterm(signum, frame) -> None:
@@ -57,13 +57,12 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
     Shows an OpenCV window, or with --web a page at http://127.0.0.1:8000/ (for headless
     boards); press q or Esc in the window, or Ctrl-C, to stop.
     """
-    from rich.console import Console
 
     from .pipeline import run_demo
 
     if web and no_display:
         raise click.UsageError("--web and --no-display contradict each other: pick one")
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend, display="web" if web else "none" if no_display else "window",
@@ -71,18 +70,18 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
         detect_every=detect_every,
         crop_scale=crop_scale, crop_shift=crop_shift, smoothing=smoothing, alpha=alpha, window=window,
         output=output, jsonl=jsonl, host=host, port=port, max_frames=max_frames, loop=loop, realtime=realtime,
-        stall_timeout=stall_timeout, threads=threads, log=plain_log(console),
+        stall_timeout=stall_timeout, threads=threads, log=console.print,
     )
     stages = ", ".join(f"{k} {v:.1f}" for k, v in summary.stages_ms.items())
     colour = "green" if summary.stop_reason in ("ended", "max_frames", "interrupted", "closed", "stopped") else "yellow"
-    console.print(f"[{colour}]{escape(summary.message)}[/]", soft_wrap=True)
+    console.print(styled(summary.message, colour), soft_wrap=True)
     console.print(
         f"{summary.frames} frames, {summary.face_detections} face detections, {summary.tracks} tracks, "
         f"{summary.fps:.1f} FPS (pipeline alone {summary.pipeline_fps:.1f} FPS); mean ms per frame: {stages}",
         soft_wrap=True)
     if summary.skipped_frames:
-        console.print(f"skipped {summary.skipped_frames} unusable frames", soft_wrap=True, markup=False)
+        console.print(f"skipped {summary.skipped_frames} unusable frames", soft_wrap=True)
     for path in summary.outputs:
-        console.print(f"wrote {path}", soft_wrap=True, markup=False)
+        console.print(f"wrote {path}", soft_wrap=True)
     if summary.stop_reason in ("stalled", "disconnected", "error"):
         raise SystemExit(1)

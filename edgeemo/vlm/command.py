@@ -90,13 +90,12 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
              timeout, retries, response_format, detail, price_in, price_out, max_cost, batch_api, estimate,
              json_out, confusion_png) -> None:
     """Score a vision LLM (LLaVA via llama.cpp, or an OpenAI-compatible API) zero- or few-shot."""
-    from rich.console import Console
-
+    from ..console_log import make_console
     from ..report import confusion_png as draw_confusion
     from ..report import print_metrics
     from .run import estimate_run, vlm_evaluate
 
-    console = Console()
+    console = make_console()
     if estimate:
         from ..data import load_dataset
         from ..evaluate import default_split
@@ -124,10 +123,10 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(res, indent=2) + "\n")
-        console.print(f"wrote {json_out}", markup=False)
+        console.print(f"wrote {json_out}")
         if confusion_png is None:
             confusion_png = str(path.with_suffix(".png"))
     if confusion_png:
         title = f"{res['model']} on {Path(res['data']).name} {res['split']}: acc {res['accuracy']:.3f}"
         draw_confusion(res["confusion"], res["classes"], confusion_png, title)
-        console.print(f"wrote {confusion_png}", markup=False)
+        console.print(f"wrote {confusion_png}")
