@@ -65,6 +65,10 @@ def _write_json(obj: dict, path: str | Path) -> None:
 @click.option("--soft-labels", type=float, default=None,
               help="Weight of FER+ vote distributions in the targets (0..1).")
 @click.option("--patience", type=int, default=None, help="Early stopping: epochs without PublicTest improvement.")
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default=None,
+              help="Labels to select on: FER2013's own or the FER+ majority (rows without one are left out).")
+@click.option("--augment", "augment_preset", type=click.Choice(["crops", "photos"]), default="crops", show_default=True,
+              help="crops: FER-style jitter; photos: also wider scale/shift/rotation, lighting and low resolution.")
 @click.option("--limit", type=int, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
 @click.option("--snapshots", is_flag=True, default=None,
@@ -72,12 +76,13 @@ def _write_json(obj: dict, path: str | Path) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None, help="torch threads [default: all cores].")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/last.pt if present.")
-def train(model_name, data, out, resume, threads, seed, **overrides) -> None:
+def train(model_name, data, out, resume, threads, seed, augment_preset, **overrides) -> None:
     """Train a model on FER2013 Training, selecting on PublicTest."""
+    from .training.augment import PRESETS
     from .training.trainer import make_config
     from .training.trainer import train as train_fn
 
-    cfg = make_config(model_name, seed=seed, **overrides)
+    cfg = make_config(model_name, seed=seed, augment=PRESETS[augment_preset], **overrides)
     out = Path(out or Path("runs") / cfg.model)
     res = train_fn(cfg, data, out, resume=resume, threads=threads, progress=sys.stdout.isatty())
     console.print(

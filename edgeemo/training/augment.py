@@ -21,6 +21,16 @@ class AugmentConfig:
     contrast: float = 0.2
     erase_p: float = 0.25
     erase_area: tuple[float, float] = (0.02, 0.15)
+    lowres_p: float = 0.0  # share of faces downscaled and upscaled again (small faces in photos, soft focus)
+    lowres_scale: tuple[float, float] = (0.4, 0.8)
+
+
+PRESETS: dict[str, AugmentConfig] = {
+    "crops": AugmentConfig(),
+    # Faces cut from photos by a detector: looser framing, harder light, small and soft faces.
+    "photos": AugmentConfig(rotation_deg=15.0, scale=(0.85, 1.2), shift=0.1, brightness=0.2, contrast=0.35,
+                            lowres_p=0.3),
+}
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -49,6 +59,9 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
         # Inputs are normalised with std ≈ 0.25, so a shift of b pixel-range is b / 0.25.
         out = (out - mean) * c + mean + b / 0.25
 
+    if cfg.lowres_p > 0:
+        out = _lowres(out, cfg, gen)
+
     if cfg.erase_p > 0:
         do = torch.rand(n, generator=gen) < cfg.erase_p
         area = uniform(*cfg.erase_area) * h * w
@@ -67,3 +80,17 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
         noise = torch.randn(out.shape, generator=gen)
         out = torch.where(mask.unsqueeze(1), noise, out)
     return out
+
+
+def _lowres(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """Resample a random share of the batch down to one random scale and back up (one scale per batch)."""
+    n, _, h, w = x.shape
+    pick = torch.rand(n, generator=gen) < cfg.lowres_p
+    lo, hi = cfg.lowres_scale
+    s = float(torch.rand(1, generator=gen)) * (hi - lo) + lo
+    if not pick.any():
+        return x
+    small = F.interpolate(x[pick], size=(max(8, round(h * s)), max(8, round(w * s))), mode="area")
+    x = x.clone()
+    x[pick] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    return x

@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None  # use only the first N training faces (smoke runs)
     init: str | None = None
+    labels: str = "fer2013"  # "ferplus": FER+ majority labels for selection (and vote distributions as targets)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -161,7 +162,7 @@ def train(
     spec = get_spec(cfg.model)
     pre = spec.preprocess
 
-    fs = load_dataset(data)
+    fs = load_dataset(data, labels=cfg.labels)
     train_set, val_set, val_name = split_train_val(fs, cfg.seed)
     if cfg.limit:
         train_set = train_set.subset(np.arange(len(train_set)) < cfg.limit)
