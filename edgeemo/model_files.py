@@ -10,7 +10,7 @@ from .errors import ModelFileError
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_MODEL = ASSETS / "edgenet.onnx"
 MODELS_ENV = "EDGEEMO_MODELS"
-REGISTRY_NAMES = ("edgenet", "cnn1", "cnn2", "resnet50", "vgg16")
+REGISTRY_NAMES = ("edgenet", "fastnet", "cnn1", "cnn2", "resnet50", "vgg16")
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "benchmarks" / "weights"  # source checkouts
 
 

@@ -16,7 +16,7 @@ require("torch", "train", "Building or training a model")
 from torch import nn  # noqa: E402
 
 from .cnn import CNN1, CNN2  # noqa: E402
-from .edgenet import EdgeNet  # noqa: E402
+from .edgenet import EdgeNet, FastNet  # noqa: E402
 from .resnet import ResNet50  # noqa: E402
 from .vgg import VGG16  # noqa: E402
 
@@ -54,6 +54,8 @@ REGISTRY: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec("edgenet", EdgeNet, FER_GRAY, Recipe(epochs=40, lr=0.1),
                   "edgeemo's default: residual 4-stage CNN, ~100 M MACs"),
+        ModelSpec("fastnet", FastNet, FER_GRAY, Recipe(epochs=40, lr=0.1),
+                  "edgeemo's fast model: edgenet at a quarter of the width, ~25 M MACs"),
         ModelSpec("cnn1", CNN1, FER_GRAY, Recipe(epochs=30, lr=0.05),
                   "paper's small custom CNN: 3 conv stages + FC"),
         ModelSpec("cnn2", CNN2, FER_GRAY, Recipe(epochs=40, lr=0.05),
