@@ -79,20 +79,39 @@ def landmark_transforms(landmarks: np.ndarray, template: FaceTemplate, size: tup
         if len(landmarks) else np.zeros((0, 2, 3))
 
 
+def _span(lo: int, hi: int, k: int, limit: int) -> int:
+    """The end of a span from ``lo`` covering ``hi`` whose length is a multiple of ``k``, within ``limit``."""
+    n = -(-(hi - lo) // k) * k
+    return lo + (n if lo + n <= limit else (limit - lo) // k * k)
+
+
+def _shrunk_source(gray: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """For a crop much smaller than its face: the face's region averaged down by a whole factor
+    (OpenCV's fast area path), and the transform from that reduced region; else the image and ``m``."""
+    k = int(1.0 / max(float(np.sqrt(abs(np.linalg.det(m[:, :2])))), 1e-6))
+    if k < 2:
+        return gray, m
+    quad = crop_quads(m[None], size)[0]
+    x0, y0 = np.maximum(np.floor(quad.min(axis=0)) - 1, 0).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+    x1, y1 = _span(x0, x1, k, gray.shape[1]), _span(y0, y1, k, gray.shape[0])
+    if x1 - x0 < 2 * k or y1 - y0 < 2 * k:
+        return gray, m
+    small = cv2.resize(gray[y0:y1, x0:x1], ((x1 - x0) // k, (y1 - y0) // k), interpolation=cv2.INTER_AREA)
+    m2 = np.hstack([m[:, :2] * k, (m[:, :2] @ [x0, y0] + m[:, 2])[:, None]])
+    return small, m2
+
+
 def warp_crops(gray: np.ndarray, transforms: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Cut N crops of ``size`` (h, w) through N×2×3 image→crop transforms; edges are replicated.
 
-    A crop much smaller than the face it shows is warped at up to 8× its size first and then
-    reduced by area averaging, so large faces are not aliased into the crop.
+    A face much larger than its crop is first reduced by area averaging, so it is not aliased.
     """
     h, w = size
     out = np.empty((len(transforms), h, w), np.uint8)
     for i, m in enumerate(transforms):
-        scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
-        k = int(min(8, max(1, np.ceil(1.0 / max(scale, 1e-6)))))
-        big = np.vstack([m * k, [0, 0, 1]])[:2] if k > 1 else m
-        warped = cv2.warpAffine(gray, big, (w * k, h * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        out[i] = warped if k == 1 else cv2.resize(warped, (w, h), interpolation=cv2.INTER_AREA)
+        src, m2 = _shrunk_source(gray, np.asarray(m, np.float64), size)
+        out[i] = cv2.warpAffine(src, m2, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out
 
 

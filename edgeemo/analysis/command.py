@@ -97,7 +97,8 @@ def analyze(paths, json_out, csv_out, annotated, labels_from_folders, every, det
 
         run = run_analyze(paths, an, json_out=json_out, csv_out=csv_out, annotated_dir=annotated,
                           labels_from_folders=labels_from_folders, every=every, threads=threads,
-                          on_result=lambda _res: progress.advance(task), on_start=start, on_problem=problem)
+                          on_result=lambda _res: progress.advance(task), on_start=start, on_problem=problem,
+                          command="edgeemo analyze " + " ".join(sys.argv[2:]))
     if not (json_out or csv_out or labels_from_folders):
         _print_faces(console, run.results)
     _print_summary(console, run, an)

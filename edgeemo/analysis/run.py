@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,13 +43,14 @@ def _check_labels(files: Sequence[Path]) -> None:
                            "such as angry, happy, neutral, or leave --labels-from-folders out")
 
 
-def _metadata(analyzer: Analyzer, inputs: Sequence[str], every: int, threads: int | None) -> dict:
+def _metadata(analyzer: Analyzer, inputs: Sequence[str], every: int, threads: int | None,
+              command: str | None) -> dict:
     import onnxruntime
 
     from ..hardware import cpu_info
 
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "edgeemo_version": code_version(),
-            "command": "edgeemo " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "edgeemo" else None,
+            "command": command,
             "inputs": [str(p) for p in inputs], "every": every, "threads": threads,
             **analyzer.describe(), "cpu": cpu_info(), "python": platform.python_version(),
             "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__}
@@ -61,7 +61,7 @@ def run_analyze(inputs: Sequence[str | Path], analyzer: Analyzer, *, json_out: s
                 labels_from_folders: bool = False, every: int = 1, threads: int | None = None,
                 on_result: Callable[[ImageResult], None] | None = None,
                 on_start: Callable[[list[Path]], None] | None = None,
-                on_problem: Callable[[str], None] | None = None) -> AnalyzeRun:
+                on_problem: Callable[[str], None] | None = None, command: str | None = None) -> AnalyzeRun:
     """Analyze every image and video frame ``inputs`` name, write the outputs asked for, and score
     the largest face of each photo against its folder's class when ``labels_from_folders``.
 
@@ -75,7 +75,8 @@ def run_analyze(inputs: Sequence[str | Path], analyzer: Analyzer, *, json_out: s
         raise EdgeemoError("nothing to analyze: " + "; ".join(problems))
     if labels_from_folders:
         _check_labels(files)
-    run = AnalyzeRun(problems=problems, metadata=_metadata(analyzer, [str(i) for i in inputs], every, threads))
+    run = AnalyzeRun(problems=problems,
+                     metadata=_metadata(analyzer, [str(i) for i in inputs], every, threads, command))
     for line in problems:
         say(line)
     roots = [Path(i) for i in inputs if Path(i).is_dir()]

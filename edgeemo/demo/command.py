@@ -27,7 +27,7 @@ def _stop_on_sigterm(signum, frame) -> None:
               help="Replace the detector's file: a YuNet .onnx, or another Haar cascade .xml.")
 @click.option("--detect-width", type=int, default=320, show_default=True,
               help="Run detection on the frame downscaled to this width (0 = full size).")
-@click.option("--min-face", type=int, default=None, help="Smallest face side in pixels [yunet 24, haar 48].")
+@click.option("--min-face", type=int, default=None, help="Smallest face side in pixels [yunet 16, haar 48].")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="Warp each face onto the FER-like template from its landmarks (yunet), or crop its box.")
 @click.option("--detect-every", type=int, default=2, show_default=True,
