@@ -98,20 +98,27 @@ def _shrunk_source(gray: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> tu
     if x1 - x0 < 2 * k or y1 - y0 < 2 * k:
         return gray, m
     small = cv2.resize(gray[y0:y1, x0:x1], ((x1 - x0) // k, (y1 - y0) // k), interpolation=cv2.INTER_AREA)
-    m2 = np.hstack([m[:, :2] * k, (m[:, :2] @ [x0, y0] + m[:, 2])[:, None]])
+    # pixel q of the reduced region averages source pixels k·q .. k·q+k-1: its centre is k·q + (k-1)/2
+    m2 = np.hstack([m[:, :2] * k, (m[:, :2] @ (np.array([x0, y0]) + (k - 1) / 2) + m[:, 2])[:, None]])
     return small, m2
 
 
 def warp_crops(gray: np.ndarray, transforms: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Cut N crops of ``size`` (h, w) through N×2×3 image→crop transforms; edges are replicated.
 
-    A face much larger than its crop is first reduced by area averaging, so it is not aliased.
+    A face larger than its crop is reduced by area averaging (by a whole factor, then warped at twice
+    the crop's size and halved), so it is not aliased.
     """
     h, w = size
     out = np.empty((len(transforms), h, w), np.uint8)
     for i, m in enumerate(transforms):
         src, m2 = _shrunk_source(gray, np.asarray(m, np.float64), size)
-        out[i] = cv2.warpAffine(src, m2, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if abs(np.linalg.det(m2[:, :2])) >= 1.0:  # the crop is as fine as its source: warp straight to it
+            out[i] = cv2.warpAffine(src, m2, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            continue
+        twice = np.hstack([2 * m2[:, :2], 2 * m2[:, 2:] + 0.5])  # crop pixel c is the mean of 2c and 2c+1
+        big = cv2.warpAffine(src, twice, (2 * w, 2 * h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out[i] = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)  # 2×2 averaging: no aliasing
     return out
 
 
