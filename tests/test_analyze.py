@@ -156,7 +156,8 @@ def test_no_face_photo_and_many_photos_batched_in_order(analyzer, photos):
 @pytest.fixture(scope="module")
 def photo_tree(tmp_path_factory, clean_faces):
     """ROOT/<class>/photo_N.png: one large face of the folder's class and two small faces of other
-    classes per photo, a no-face photo, a corrupt JPEG and a text file with a .jpg name."""
+    classes per photo, a no-face photo, a photo in contempt/, a corrupt JPEG and a text file with a
+    .jpg name."""
     from edgeemo.demo.synth import background, paste_face
 
     faces, labels = clean_faces
@@ -176,6 +177,8 @@ def photo_tree(tmp_path_factory, clean_faces):
             cv2.imwrite(str(path), img)
             truth[str(path)] = (c, (110, 150, 180, 180))
     cv2.imwrite(str(root / "neutral" / "empty.png"), background(640, 480, rng))
+    (root / "contempt").mkdir()  # a class outside the seven: left out and counted
+    cv2.imwrite(str(root / "contempt" / "smirk.png"), background(320, 240, rng))
     ok, jpg = cv2.imencode(".jpg", background(320, 240, rng))
     (root / "happy" / "corrupt.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 3])
     (root / "sad" / "notes.jpg").write_text("not an image")
@@ -212,7 +215,7 @@ def test_cli_scores_the_largest_face_against_folders_and_goes_on_past_bad_files(
     assert found >= 0.8 * len(truth)
     assert images[str(root / "neutral" / "empty.png")]["faces"] == []
     s = doc["summary"]
-    assert s["n"] == 22 and s["no_face"] == 1 and s["unreadable"] == 2
+    assert s["n"] == 22 and s["no_face"] == 1 and s["unreadable"] == 2 and s["excluded"] == 1
     assert s["detected"] == pytest.approx(21 / 22)
     assert s["accuracy"] == pytest.approx(right / 22)  # the largest face is each photo's answer
     assert set(s) >= {"balanced_accuracy", "macro_f1", "per_class", "confusion"}

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 
 from ..errors import EdgeemoError
+from ..labels import EXCLUDED
 from ..version import code_version
 from .analyzer import Analyzer
 from .inputs import expand_inputs, folder_label, iter_items
@@ -96,6 +97,7 @@ def run_analyze(inputs: Sequence[str | Path], analyzer: Analyzer, *, json_out: s
     run.metadata["timing"] = timing_summary(run.results)
     if labels_from_folders:
         run.summary = score_photos(run.results, analyzer.classes)
+        run.summary["excluded"] = sum(1 for p in files if folder_label(p) == EXCLUDED)  # contempt and the like
     if json_out:
         write_json(json_out, run.results, run.metadata, run.summary)
         run.written.append(str(json_out))
