@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from .backends import Backend, open_backend
-from .model_files import resolve_model
+from .faces import as_face_batch, check_batch_size
+from .model_files import locate_model
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -32,7 +33,8 @@ class EmotionClassifier:
     """
 
     def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None) -> None:
-        self.path = resolve_model(model)
+        loc = locate_model(model)
+        self.path, self.origin = loc.path, loc.origin
         kwargs = {"threads": threads} if threads else {}
         self.backend: Backend = open_backend(self.path, backend, **kwargs)
         self.meta = self.backend.meta
@@ -42,7 +44,10 @@ class EmotionClassifier:
         return self.meta.preprocess(faces)
 
     def predict_logits(self, faces, batch_size: int = 256) -> np.ndarray:
-        """Logits for face crops (N×H×W gray, N×H×W×3 BGR, or a list of crops)."""
+        """Logits for face crops: one crop (H×W, H×W×1/3/4) is one face; N×H×W, N×H×W×C or a list
+        of crops is a batch (uint8 0-255, or floats in [0, 1]; see :mod:`edgeemo.faces`)."""
+        batch_size = check_batch_size(batch_size)
+        faces = as_face_batch(faces)
         n = len(faces)
         if n == 0:
             return np.zeros((0, len(self.classes)), np.float32)

@@ -28,7 +28,7 @@ def compare(
     data: str | Path,
     *,
     formats: tuple[str, ...] = ("onnx", "openvino"),
-    precisions: tuple[str, ...] = ("fp32", "fp16", "int8"),
+    precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16"),
     split: str = "PrivateTest",
     limit: int | None = None,
     out_dir: str | Path | None = None,
@@ -43,10 +43,13 @@ def compare(
     The reference is torch FP32 on the checkpoint when there is one (and torch is
     installed), else the FP32 ONNX model in onnxruntime.
     """
+    from .evaluate import check_limit
+
+    check_limit(limit)
     if artifacts is None:
         artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, log=log)
     fs = load_dataset(data).get_split(split)
-    if limit:
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     y = fs.labels
 
@@ -73,6 +76,7 @@ def compare(
         "model": ref_backend.meta.model, "backend": ref_backend.name, "format": "torch" if ref_backend.name == "torch"
         else "onnx", "precision": "fp32", "status": "ok", "reference": True,
         "size_mb": round(artifact_size_mb(ref_backend.path), 3), "path": str(ref_backend.path),
+        "execution_precision": ref_backend.execution_precision,
     })]
     backend_for = {"onnx": "onnxruntime", "openvino": "openvino", "tensorrt": "tensorrt"}
     for art in artifacts:
@@ -84,6 +88,7 @@ def compare(
             continue
         try:
             be = open_backend(art.path, backend_for[art.format], threads=threads)
+            rec["execution_precision"] = be.execution_precision
             rows.append((f"{art.format}/{art.precision}", be, rec))
         except EdgeemoError as exc:
             rec.update(status="failed", reason=str(exc))
@@ -131,7 +136,7 @@ def to_markdown(result: dict, command: str | None = None) -> str:
              f"(n={result['n']}) · single-face latency on {result['threads']} thread(s), timed interleaved", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    lines += ["| format | backend | precision | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
+    lines += ["| format | backend | precision (runs in) | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
               "mean / max Δprob | size MB | p50 ms | p90 ms | ×FP32 same backend |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["records"]:
@@ -142,7 +147,8 @@ def to_markdown(result: dict, command: str | None = None) -> str:
         lo, hi = r["accuracy_delta_ci95"]
         lat = r["latency_ms"]
         lines.append(
-            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} | "
+            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} "
+            f"({r.get('execution_precision', '?')}) | "
             f"{r['accuracy']:.4f} | {100 * r['accuracy_delta']:+.2f} pt ({100 * lo:+.2f}, {100 * hi:+.2f}) | "
             f"{r['mcnemar_p']:.3g} | {100 * r['agreement_top1']:.2f}% | {r['prob_diff_mean']:.4f} / "
             f"{r['prob_diff_max']:.4f} | {r['size_mb']:.2f} | {lat['p50']:.3f} | {lat['p90']:.3f} | "
@@ -152,9 +158,9 @@ def to_markdown(result: dict, command: str | None = None) -> str:
 
 
 def write_outputs(result: dict, json_path: str | Path | None, md_path: str | Path | None, command: str | None) -> None:
+    from .outputs import write_text
+
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps({**result, "command": command}, indent=2) + "\n")
+        write_text(json_path, json.dumps({**result, "command": command}, indent=2) + "\n")
     if md_path:
-        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(md_path).write_text(to_markdown(result, command))
+        write_text(md_path, to_markdown(result, command))

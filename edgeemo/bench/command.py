@@ -4,6 +4,7 @@ of a device profile, here or on boards over SSH."""
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,20 @@ import click
 from ..console_log import make_console, styled
 from ..errors import EdgeemoError
 from ..vlm.cache import DEFAULT_CACHE
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def check_outputs(stem: Path, export_dir: str | None, data: str | None, plot: bool) -> None:
+    """Every file the run will write is checked before anything is exported or measured."""
+    from ..outputs import check_output_dir, check_output_file
+
+    for ext in (".json", ".csv", ".md") + ((".png",) if plot else ()):
+        check_output_file(stem.with_name(stem.name + ext), "--out", inputs=[data])
+    if export_dir is not None:
+        check_output_dir(export_dir, "--export-dir", inputs=[data])
 
 
 def _console():
@@ -47,10 +62,11 @@ def _list_devices(console) -> None:
 @click.option("--data", type=click.Path(), default=None,
               help="Labelled faces (fer2013.npz) for accuracy and INT8 calibration; without it: latency, memory, size.")
 @click.option("--split", default="auto", show_default=True, help="Split to score; auto = PrivateTest when present.")
-@click.option("--limit", type=int, default=None, help="Score only the first N faces of the split.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N faces of the split.")
 @click.option("--backend", "backends", multiple=True, help="Only these of the profile's backends.")
 @click.option("--precision", "precisions", multiple=True, help="Only these precisions (fp32, fp16, int8).")
-@click.option("--threads", type=int, default=None, help="Threads per runtime [default: the profile's].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per runtime [default: the profile's].")
 @click.option("--warmup", type=int, default=None, help="Warm-up runs before timing [profile].")
 @click.option("--min-runs", type=int, default=None, help="Timed single-face runs, at least [profile].")
 @click.option("--min-seconds", type=float, default=None, help="Timed seconds per row, at least [profile].")
@@ -73,7 +89,7 @@ def _list_devices(console) -> None:
 @click.option("--vlm-opt", "vlm_opts", multiple=True,
               help="Vision-LLM option KEY=VALUE over the profile's [vlm] table, e.g. n_gpu_layers=-1, "
                    "base_url=http://127.0.0.1:8000/v1, max_cost=2 (repeatable).")
-@click.option("--vlm-limit", type=int, default=None,
+@click.option("--vlm-limit", type=click.IntRange(min=1), default=None,
               help="Vision-LLM rows score only the first N faces [default: the same faces as the models].")
 @click.option("--vlm-cache", type=click.Path(), default=str(DEFAULT_CACHE),
               show_default="~/.cache/edgeemo/vlm-cache.sqlite",
@@ -125,6 +141,8 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
         model_list = []  # vision-LLM rows only
     command = "edgeemo " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("edgeemo", "cli.py") else None
     stem = Path(out or f"bench_{profile.name}")
+    check_outputs(stem, export_dir if not hosts else None, data, plot=not no_plot)
+    previous_term = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a stopped run still writes its files
 
     results: list[tuple[Path, dict]] = []
     failed_hosts: list[str] = []
@@ -180,8 +198,14 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
         if min_accuracy is not None:
             failed_gate += [r for r in res["records"]
                             if r["status"] == "ok" and r.get("accuracy") is not None and r["accuracy"] < min_accuracy]
+    signal.signal(signal.SIGTERM, previous_term)
     if any(res["metadata"].get("interrupted") for _, res in results):
         sys.exit(130)
+    rows = [r for _, res in results for r in res["records"]]
+    if rows and not any(r["status"] == "ok" for r in rows):
+        click.echo(f"no row was measured: all {len(rows)} row(s) failed or were skipped (reasons above and in "
+                   f"{stem}.md)", err=True)
+        sys.exit(1)
     if failed_hosts:
         click.echo(f"{len(failed_hosts)} of {len(hosts)} boards failed: {', '.join(failed_hosts)}", err=True)
         sys.exit(2)

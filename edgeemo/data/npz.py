@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, ferplus_soft_labels, remap
+from ..faces import to_uint8
+from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, class_index, ferplus_soft_labels, remap
 from .dataset import SPLITS, FaceSet
 
 
@@ -23,7 +24,30 @@ class _Arrays:
         try:
             return self._npz[key]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            if "allow_pickle" in str(exc):
+                raise DataError(f"{self._path}: the {key!r} array holds Python objects, which edgeemo never "
+                                "loads (unpickling can run code); store numbers or strings instead") from exc
             raise DataError(f"{self._path}: the {key!r} array is damaged ({exc})") from exc
+
+
+def _int_array(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """Whole-number class or split indices as int64; anything else is a :class:`DataError`."""
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        return arr.astype(np.int64)
+    raise DataError(f"{path}: {key!r} must hold whole-number indices, got {arr.dtype} values; "
+                    "store class indices (with 'class_names' for their order) or class names")
+
+
+def _labels_by_name(arr: np.ndarray, path: Path) -> np.ndarray:
+    """Labels given as class names (strings), mapped to FER7 indices by name."""
+    try:
+        names = [str(v) for v in arr.tolist()]
+        table = {n: class_index(n) for n in set(names)}
+    except KeyError as exc:
+        raise DataError(f"{path}: 'labels' holds a class name edgeemo cannot map: {exc}") from exc
+    return np.array([table[n] for n in names], dtype=np.int64)
 
 
 def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
@@ -38,10 +62,12 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes); copy or convert the dataset again")
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}); is it a complete numpy .npz archive?") from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single array (.npy), not an .npz archive of named arrays")
     z = _Arrays(npz, path)
@@ -53,10 +79,9 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         images = images[..., 0]
     if images.ndim != 3:
         raise DataError(f"{path}: 'images' must be N×H×W grayscale, got shape {images.shape}")
-    if images.dtype != np.uint8:
-        if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
-            images = images * 255.0
-        images = np.clip(images, 0, 255).astype(np.uint8)
+    if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(f"{path}: 'images' holds no faces (shape {images.shape})")
+    images = to_uint8(images, f"{path}: 'images'")
     n = len(images)
 
     dropped: dict[str, int] = {}
@@ -69,13 +94,15 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         fer_names = (
             [str(c) for c in z["ferplus_class_names"]] if "ferplus_class_names" in keys else list(FERPLUS_CLASSES)
         )
-        raw = z["ferplus_majority"].astype(np.int64)
+        raw = _int_array(z["ferplus_majority"], "ferplus_majority", path)
         y = remap(raw, fer_names)
         y[raw < 0] = EXCLUDED
     elif "labels_fer7" in keys:
-        y = z["labels_fer7"].astype(np.int64)
+        y = _int_array(z["labels_fer7"], "labels_fer7", path)
+    elif "labels" in keys and z["labels"].dtype.kind in "USO":
+        y = _labels_by_name(z["labels"], path)
     elif "labels" in keys:
-        raw = z["labels"].astype(np.int64)
+        raw = _int_array(z["labels"], "labels", path)
         names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
         try:
             y = remap(raw, names)
@@ -93,7 +120,7 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raise DataError(f"{path}: {len(y)} labels for {n} images")
 
     if "split_id" in keys:
-        split = z["split_id"].astype(np.int8)
+        split = _int_array(z["split_id"], "split_id", path).astype(np.int8)
         if "split_names" in keys:
             names = [str(s) for s in z["split_names"]]
             order = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in names], dtype=np.int8)

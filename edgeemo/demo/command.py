@@ -18,7 +18,8 @@ def _stop_on_sigterm(signum, frame) -> None:
               help="Camera index, video file, rtsp:// or http:// URL, or a folder of images.")
 @click.option("--model", "model", default="default", show_default=True, help="'default' or a model file.")
 @click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino, tensorrt, ...")
-@click.option("--threads", type=int, default=None, help="Inference threads [default: the runtime's choice].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Inference threads [default: the runtime's choice].")
 @click.option("--detector", type=click.Choice(["haar", "yunet"]), default="haar", show_default=True,
               help="haar ships with OpenCV; yunet is more accurate and needs --detector-model.")
 @click.option("--detector-model", type=click.Path(), default=None,
@@ -26,7 +27,7 @@ def _stop_on_sigterm(signum, frame) -> None:
 @click.option("--detect-width", type=int, default=320, show_default=True,
               help="Run detection on the frame downscaled to this width (0 = full size).")
 @click.option("--min-face", type=int, default=48, show_default=True, help="Smallest face side in pixels.")
-@click.option("--detect-every", type=int, default=2, show_default=True,
+@click.option("--detect-every", type=click.IntRange(min=1), default=2, show_default=True,
               help="Run the detector on every Nth frame; tracked boxes move on in between (1 = every frame).")
 @click.option("--crop-scale", type=float, default=None,
               help="Crop side / detector box side, to match FER2013's framing [default: per detector].")
@@ -38,11 +39,12 @@ def _stop_on_sigterm(signum, frame) -> None:
 @click.option("--window", type=int, default=8, show_default=True, help="Frames averaged by --smooth window.")
 @click.option("--web", is_flag=True, help="Serve the annotated stream on a local web page instead of a window.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address --web binds.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port --web binds (0 = any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port --web binds (0 = any free port).")
 @click.option("--no-display", is_flag=True, help="No window and no web page (batch use with --output/--jsonl).")
 @click.option("--output", type=click.Path(), default=None, help="Write the annotated video (.mp4, .avi, .mkv).")
 @click.option("--jsonl", type=click.Path(), default=None, help="Write per-frame, per-face results as JSON lines.")
-@click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--loop", is_flag=True, help="Restart a video file or folder when it ends.")
 @click.option("--realtime/--no-realtime", default=None,
               help="Play files at their own frame rate [default: when shown, not with --no-display].")
@@ -63,6 +65,11 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
     if web and no_display:
         raise click.UsageError("--web and --no-display contradict each other: pick one")
     console = make_console(stderr=True)
+    from ..outputs import check_output_file
+
+    src_file = source if isinstance(source, str) and not source.strip().isdigit() else None
+    check_output_file(output, "--output", [src_file])
+    check_output_file(jsonl, "--jsonl", [src_file, output])
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend, display="web" if web else "none" if no_display else "window",

@@ -87,7 +87,16 @@ def make_config(model: str, **overrides) -> TrainConfig:
     values = asdict(recipe)
     values.update({k: v for k, v in overrides.items() if v is not None and k in values})
     extra = {k: v for k, v in overrides.items() if v is not None and k not in values}
-    return TrainConfig(model=model, **values, **extra)
+    cfg = TrainConfig(model=model, **values, **extra)
+    for key in ("epochs", "batch_size", "patience"):
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise EdgeemoError(f"{key} must be a whole number of at least 1, got {v!r}")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise EdgeemoError(f"limit must be at least 1 training face, got {cfg.limit!r}")
+    if not cfg.lr > 0:
+        raise EdgeemoError(f"the learning rate must be above 0, got {cfg.lr!r}")
+    return cfg
 
 
 def to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:

@@ -46,7 +46,7 @@ def _print_extra(res: dict, console) -> None:
 @click.option("--data", required=True, type=click.Path(), help="fer2013.npz, Kaggle fer2013.csv or an image folder.")
 @click.option("--split", default="auto", show_default=True,
               help="Training, PublicTest, PrivateTest or all; auto = PrivateTest when the data has splits.")
-@click.option("--limit", type=int, default=None, help="Score only the first N faces.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N faces.")
 @click.option("--prompt", "prompt", type=click.Path(), default=None,
               help="Prompt template file ($labels, $n) [default: the shipped 'single' (llava) or 'batch' (openai)].")
 @click.option("--shots", type=int, default=0, show_default=True, help="Few-shot: labelled Training faces per class.")
@@ -64,14 +64,18 @@ def _print_extra(res: dict, console) -> None:
               help="grammar: constrained greedy decoding; logprob: score every label, take the best (llava).")
 @click.option("--n-ctx", type=int, default=2048, show_default=True, help="llava: context size in tokens.")
 @click.option("--n-gpu-layers", type=int, default=0, show_default=True, help="llava: layers to offload (-1 = all).")
-@click.option("--threads", type=int, default=None, help="llava: CPU threads.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="llava: CPU threads.")
 @click.option("--verbose", is_flag=True, help="llava: show llama.cpp's own log.")
 # API
 @click.option("--base-url", default=None, help="openai: an OpenAI-compatible endpoint [default: OpenAI].")
-@click.option("--batch-size", type=int, default=20, show_default=True, help="openai: faces per request.")
-@click.option("--concurrency", type=int, default=4, show_default=True, help="openai: requests in flight.")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="openai: seconds per request.")
-@click.option("--retries", type=int, default=5, show_default=True, help="openai: retries on 429/5xx/timeouts.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=20, show_default=True,
+              help="openai: faces per request.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+              help="openai: requests in flight.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="openai: seconds per request.")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="openai: retries on 429/5xx/timeouts.")
 @click.option("--response-format", type=click.Choice(["json_schema", "json_object", "none"]), default="json_schema",
               show_default=True, help="openai: json_schema (OpenAI, llama-server, vLLM), json_object "
                                       "(llama-cpp-python's server), none.")
@@ -96,6 +100,11 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
     from .run import estimate_run, vlm_evaluate
 
     console = make_console()
+    from ..outputs import check_output_file
+
+    check_output_file(json_out, "--json", [data])
+    png = confusion_png or (str(Path(json_out).with_suffix(".png")) if json_out else None)
+    check_output_file(png, "--confusion-png", [data, json_out])
     if estimate:
         from ..data import load_dataset
         from ..evaluate import default_split
@@ -120,9 +129,9 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
     print_metrics(res, console)
     _print_extra(res, console)
     if json_out:
-        path = Path(json_out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(res, indent=2) + "\n")
+        from ..outputs import write_text
+
+        path = write_text(json_out, json.dumps(res, indent=2) + "\n")
         console.print(f"wrote {json_out}")
         if confusion_png is None:
             confusion_png = str(path.with_suffix(".png"))

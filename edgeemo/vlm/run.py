@@ -105,14 +105,15 @@ def vlm_evaluate(
     ``response_format``, ``detail``, ``price_in``, ``price_out``, ``max_cost`` (openai).
     ``cache=None`` keeps answers in memory only.
     """
-    from ..evaluate import default_split
+    from ..evaluate import check_limit, default_split
 
+    check_limit(limit)
     t_start = time.perf_counter()
     full = data if isinstance(data, FaceSet) else load_dataset(data)
     if split == "auto":
         split = default_split(full)
     fs = full.get_split(split)
-    if limit:
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     if len(fs) == 0:
         raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
