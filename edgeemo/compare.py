@@ -14,7 +14,7 @@ from .classifier import softmax
 from .data import load_dataset
 from .errors import EdgeemoError
 from .export.pipeline import Artifact, artifact_size_mb, export_model
-from .metrics import classification_metrics
+from .metrics import classification_metrics, fer7_predictions
 from .stats import paired_accuracy_delta
 from .timing import time_interleaved
 
@@ -69,7 +69,7 @@ def compare(
     ref_name = f"{ref_backend.name} fp32"
     x = ref_backend.meta.preprocess(fs.images)
     ref_logits = _logits(ref_backend, x)
-    ref_pred = ref_logits.argmax(1)
+    ref_pred = fer7_predictions(ref_logits, ref_backend.meta.classes)
     ref_prob = softmax(ref_logits)
 
     rows: list[tuple[str, object, dict]] = [("reference", ref_backend, {
@@ -98,7 +98,7 @@ def compare(
         if be is None:
             continue
         logits = ref_logits if rec.get("reference") else _logits(be, x)
-        pred = logits.argmax(1)
+        pred = fer7_predictions(logits, be.meta.classes)
         m = classification_metrics(y, pred)
         prob_diff = np.abs(softmax(logits) - ref_prob).max(axis=1)
         rec.update({

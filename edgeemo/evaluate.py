@@ -11,7 +11,7 @@ from .classifier import EmotionClassifier
 from .data import FaceSet, load_dataset
 from .errors import EdgeemoError
 from .faces import check_batch_size
-from .metrics import classification_metrics
+from .metrics import classification_metrics, fer7_predictions
 
 
 def check_limit(limit: int | None) -> int | None:
@@ -50,7 +50,7 @@ def evaluate(
         raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate in split {split or 'all'}")
     clf = EmotionClassifier(model, backend=backend, threads=threads)
     t0 = time.perf_counter()
-    pred = clf.predict_proba(fs.images, batch_size).argmax(1)
+    pred = fer7_predictions(clf.predict_proba(fs.images, batch_size), clf.classes)
     seconds = time.perf_counter() - t0
     res = classification_metrics(fs.labels, pred)
     res.update({

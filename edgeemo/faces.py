@@ -17,6 +17,7 @@ import numpy as np
 from .errors import EdgeemoError
 
 CHANNELS = (1, 3, 4)
+MIN_SIDE = 8  # a batch N×H×W of faces narrower than this is read as a mis-shaped crop
 CONTRACT = ("face crops are uint8 0-255 (gray H×W, BGR H×W×3 or BGRA H×W×4) or floats in [0, 1]; "
             "a single crop is one face, N×H×W or a list of crops is a batch")
 
@@ -75,7 +76,8 @@ def as_face_batch(faces: object, where: str = "faces") -> np.ndarray | list[np.n
     arr = np.asarray(faces)
     if is_single_crop(arr):
         return check_crop(arr, where)[None]
-    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] not in CHANNELS):
+    if (arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] not in CHANNELS)
+            or (arr.ndim == 3 and 0 < arr.shape[2] < MIN_SIDE)):  # H×W×5 is a mistake, not 48 faces 5 wide
         raise _fail(where, f"shape {arr.shape} is neither one crop nor a batch of crops")
     if len(arr) and (arr.shape[1] == 0 or arr.shape[2] == 0):
         raise _fail(where, f"the crops have no pixels (batch shape {arr.shape})")

@@ -101,6 +101,43 @@ def tensorrt_qdq_model(fp32: Path, dst: Path, qdata: QuantData, *, budget: float
     return dst
 
 
+def _make_artifact(art: Artifact, target: Path, fp32: Path, trt_qdq: Path, get_qdata, budget: float, log) -> Path:
+    """Make one format × precision from the FP32 ONNX hub; returns where it landed (sets ``art.quantization``)."""
+    fmt, prec = art.format, art.precision
+    if fmt == "onnx" and prec == "fp32":
+        return fp32
+    if fmt == "onnx" and prec == "fp16":
+        from .onnx_fp16 import convert_fp16
+
+        return convert_fp16(fp32, target)
+    if fmt == "onnx":
+        from .onnx_int8 import quantize_ort_int8
+
+        target, art.quantization = quantize_ort_int8(fp32, target, get_qdata(), budget=budget, log=log)
+        return target
+    if fmt == "openvino" and prec != "int8":
+        from .openvino_export import export_openvino
+
+        return export_openvino(fp32, target, prec)
+    if fmt == "openvino":
+        from .openvino_export import quantize_openvino_int8
+
+        target, art.quantization = quantize_openvino_int8(fp32, target, get_qdata(), budget=budget, log=log)
+        return target
+    from .onnx_export import read_metadata
+    from .tensorrt_export import build_engine
+
+    if prec != "int8":
+        return build_engine(fp32, prec, trt_qdq.parent, log=log)
+    base = tensorrt_qdq_model(fp32, trt_qdq, get_qdata(), budget=budget, log=log)
+    art.quantization = read_metadata(base).info["quantization"]
+    try:
+        return build_engine(base, prec, trt_qdq.parent, log=log)
+    except EdgeemoError as exc:
+        raise EdgeemoError(f"{exc} (its source, the TensorRT INT8 QDQ model, was made and checked: {base}; "
+                           "build the engine from it on the device)") from None
+
+
 def export_model(
     model_ref: str | Path,
     formats: tuple[str, ...] = ("onnx",),
@@ -151,33 +188,8 @@ def export_model(
             target = out / fmt / f"{name}.{prec}{_SUFFIX[fmt]}" if fmt != "onnx" else out / f"{name}.{prec}.onnx"
             art = Artifact(fmt, prec, str(target))
             try:
-                if fmt == "onnx" and prec == "fp32":
-                    target = fp32
-                elif fmt == "onnx" and prec == "fp16":
-                    from .onnx_fp16 import convert_fp16
-
-                    convert_fp16(fp32, target)
-                elif fmt == "onnx" and prec == "int8":
-                    from .onnx_int8 import quantize_ort_int8
-
-                    _, art.quantization = quantize_ort_int8(fp32, target, get_qdata(), budget=budget, log=log)
-                elif fmt == "openvino" and prec in ("fp32", "fp16", "bf16"):
-                    from .openvino_export import export_openvino
-
-                    export_openvino(fp32, target, prec)
-                elif fmt == "openvino":
-                    from .openvino_export import quantize_openvino_int8
-
-                    _, art.quantization = quantize_openvino_int8(fp32, target, get_qdata(), budget=budget, log=log)
-                else:  # tensorrt
-                    from .tensorrt_export import build_engine
-
-                    base = fp32
-                    if prec == "int8":
-                        base = tensorrt_qdq_model(fp32, out / "tensorrt" / f"{name}.int8.qdq.onnx", get_qdata(),
-                                                  budget=budget, log=log)
-                        art.quantization = read_metadata(base).info["quantization"]
-                    target = build_engine(base, prec, out / "tensorrt", log=log)
+                target = _make_artifact(art, target, fp32, out / "tensorrt" / f"{name}.int8.qdq.onnx", get_qdata,
+                                        budget, log)
                 art.path = str(target)
                 art.size_mb = round(artifact_size_mb(target), 3)
                 log(f"{fmt:9s} {prec:5s} -> {target} ({art.size_mb:.2f} MB)")
