@@ -84,6 +84,10 @@ def _say_model(ref) -> None:
               help="Labels to select on: FER2013's own or the FER+ majority (rows without one are left out).")
 @click.option("--augment", "augment_preset", type=click.Choice(["crops", "photos"]), default="crops", show_default=True,
               help="crops: FER-style jitter; photos: also wider scale/shift/rotation, lighting and low resolution.")
+@click.option("--teacher", type=click.Path(), default=None,
+              help="Distil from this trained checkpoint (its softened outputs join the targets).")
+@click.option("--distill", type=float, default=None, help="Weight of the teacher's term, 0..1 [0.5].")
+@click.option("--temperature", type=float, default=None, help="Distillation temperature [2.0].")
 @click.option("--limit", type=POSITIVE, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
 @click.option("--snapshots", is_flag=True, default=None,
@@ -106,6 +110,20 @@ def train(model_name, data, out, resume, threads, seed, augment_preset, **overri
         f"best PublicTest accuracy {res.best_val_accuracy:.4f} at epoch {res.best_epoch + 1}; "
         f"checkpoint {res.best_path}"
     )
+
+
+@main.command("adjust-prior")
+@click.argument("checkpoint", type=click.Path())
+@click.option("--data", required=True, type=click.Path(), help="The training data (fer2013.npz): prior and PublicTest.")
+@click.option("--out", required=True, type=click.Path(), help="The adjusted checkpoint to write.")
+@click.option("--tau", type=float, default=None, help="Strength of the adjustment [chosen on PublicTest].")
+@click.option("--max-accuracy-drop", type=float, default=0.005, show_default=True,
+              help="When choosing tau: best balanced accuracy whose accuracy stays within this of tau = 0.")
+def adjust_prior_cmd(checkpoint, data, out, tau, max_accuracy_drop) -> None:
+    """Fold a correction for the training labels' class prior into a checkpoint's last bias (logit adjustment)."""
+    from .training.priors import adjust_prior
+
+    adjust_prior(checkpoint, data, out, tau=tau, max_accuracy_drop=max_accuracy_drop, log=console.print)
 
 
 @main.command()
