@@ -13,8 +13,8 @@ from .backends import open_backend
 from .classifier import softmax
 from .data import load_dataset
 from .errors import EdgeemoError
-from .labels import label_set_name
 from .export.pipeline import Artifact, artifact_size_mb, export_model
+from .labels import label_set_name
 from .metrics import classification_metrics
 from .stats import paired_accuracy_delta
 from .timing import time_interleaved

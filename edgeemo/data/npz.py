@@ -35,7 +35,8 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     Understood keys: ``labels`` (with ``class_names`` giving their order; FER2013 order when
     absent), ``labels_fer7`` (already in FER2013 order, preferred when present),
     ``split_id``/``split`` (``split_names``), ``pixel_source`` (rows other than 0 are
-    dropped and counted), row names (:data:`NAME_KEYS`, as ``FaceSet.names``) and ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
+    dropped and counted), row names (:data:`NAME_KEYS`, as ``FaceSet.names``) and
+    ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
     scores on the FER+ majority instead of the original FER2013 label).
     """
     path = Path(path)

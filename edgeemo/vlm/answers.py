@@ -56,6 +56,14 @@ def _field_limit(n: int):
         csv.field_size_limit(old)
 
 
+def _text_lines(f, path: Path):
+    """The file's lines; a NUL byte means a binary file, not a CSV of answers."""
+    for i, line in enumerate(f, 1):
+        if "\0" in line:
+            raise DataError(f"{path}: not a readable CSV at line {i} (a NUL byte: a binary file?)")
+        yield line
+
+
 def _pick_column(header: list[str], wanted: str, option: str, path: Path) -> str:
     if wanted in header:
         return wanted
@@ -79,7 +87,7 @@ def read_answers(path: str | Path, *, key_column: str = "name", answer_column: s
     rows = 0
     try:
         with open(path, encoding="utf-8-sig", newline="") as f, _field_limit(MAX_FIELD):
-            reader = csv.reader(f)
+            reader = csv.reader(_text_lines(f, path))
             header = next(reader, None)
             if not header:
                 raise DataError(f"{path}: empty file; an answers CSV starts with a header row ({key_column},"
