@@ -227,3 +227,16 @@ def test_published_gpt4v_answers_on_fer2013(fer_npz):
     assert agree["rows"] == 3572 and round(100 * agree["rate"], 2) == 64.25  # Lian et al.'s published figure
     fp = evaluate_published(answers, fer_npz, labels="ferplus")
     assert fp["n"] + fp["answers_for_unlabelled_faces"] == 3572
+
+
+def test_compare_with_ferplus_labels(face_set):
+    from edgeemo.compare import compare, to_markdown
+    from edgeemo.export.pipeline import Artifact
+    from edgeemo.model_files import DEFAULT_MODEL
+
+    art = Artifact("onnx", "fp32", str(DEFAULT_MODEL), size_mb=DEFAULT_MODEL.stat().st_size / 1e6)
+    res = compare("default", face_set, labels="ferplus", artifacts=[art], min_runs=3, min_seconds=0.01,
+                  log=lambda *_: None)
+    assert res["labels"] == "ferplus" and res["n"] == 9
+    assert all(r["n"] == 9 for r in res["records"])
+    assert "FER+ majority labels" in to_markdown(res)
