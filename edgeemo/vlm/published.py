@@ -52,8 +52,10 @@ def evaluate_published(
     fs = fs.get_split(split)
     if limit:
         fs = fs.subset(np.arange(len(fs)) < limit)
-    split_names = None  # with FER+ labels: every face of the split by name, to tell answers for faces
-    if labels == "ferplus" and not isinstance(data, FaceSet) and not limit:  # without a majority apart
+    # With FER+ labels, the split's names before faces without a majority were left out: answers for
+    # those faces are then reported as such, not as answers naming no face.
+    split_names = None
+    if labels == "ferplus" and not isinstance(data, FaceSet) and not limit:
         split_names = load_dataset(data).get_split(split).names
     m = match_answers(af, fs, match_on=match_on, top_k=top_k, separator=separator,
                       labels_from_file=labels == "answers", split_names=split_names)
