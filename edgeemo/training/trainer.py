@@ -46,6 +46,9 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training faces (smoke runs)
     init: str | None = None
     labels: str = "fer2013"  # "ferplus": FER+ majority labels for selection (and vote distributions as targets)
+    teacher: str | None = None  # checkpoint whose softened outputs the model also learns (knowledge distillation)
+    distill: float = 0.5  # weight of the teacher's term when a teacher is given
+    temperature: float = 2.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -120,6 +123,30 @@ def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
     return onehot
 
 
+def load_teacher(path: str, pre: Preprocess) -> torch.nn.Module:
+    """A trained checkpoint in eval mode, for distillation; it must read the same input as the student."""
+    ck = load_checkpoint(path)
+    meta = ck["meta"]
+    if Preprocess.from_dict(meta["preprocess"]) != pre:
+        raise EdgeemoError(f"{path}: the teacher's preprocessing differs from the student's; pick a teacher with the "
+                           "same input size, channels and normalisation")
+    teacher = build_model(meta["model"])
+    teacher.load_state_dict(ck["state_dict"])
+    return teacher.eval()
+
+
+def batch_loss(logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None,
+               cfg: TrainConfig) -> torch.Tensor:
+    """Cross-entropy against the targets, plus (with a teacher) T²-scaled KL to the teacher's softened outputs."""
+    ce = torch.sum(-targets * F.log_softmax(logits, 1), 1).mean()
+    if teacher_logits is None:
+        return ce
+    t = cfg.temperature
+    kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1), log_target=True,
+                  reduction="batchmean")
+    return (1 - cfg.distill) * ce + cfg.distill * t * t * kl
+
+
 def fit_size(fs: FaceSet, pre: Preprocess) -> None:
     """Resize a face set's images in place to the model's input size where they differ."""
     if fs.images.shape[1:] != pre.size:
@@ -177,6 +204,7 @@ def train(
     if cfg.init:
         loaded, skipped = load_init_weights(model, cfg.init)
         log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
+    teacher = load_teacher(cfg.teacher, pre) if cfg.teacher else None
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_no = [p for n, p in model.named_parameters() if p.ndim <= 1]
     groups = [{"params": params_decay, "weight_decay": cfg.weight_decay}, {"params": params_no, "weight_decay": 0.0}]
@@ -244,7 +272,9 @@ def train(
                 xb = to_tensor(x_train[idx].numpy(), pre)
                 xb = augment(xb, cfg.augment, gen).contiguous(memory_format=torch.channels_last)
                 yb = _targets(train_set, idx, cfg)
-                loss = torch.sum(-yb * F.log_softmax(model(xb), 1), 1).mean()
+                with torch.no_grad():
+                    tb = teacher(xb) if teacher is not None else None
+                loss = batch_loss(model(xb), yb, tb, cfg)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
