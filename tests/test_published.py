@@ -153,6 +153,15 @@ def test_malformed_answer_files_are_one_clear_error(tmp_path, content, message):
         read_answers(path)
 
 
+def test_an_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
+    import edgeemo.vlm.answers as answers_mod
+
+    path = _write_csv(tmp_path / "big.csv", [["f0.png", "happy", "happy"]] * 50)
+    monkeypatch.setattr(answers_mod, "MAX_BYTES", 100)
+    with pytest.raises(DataError, match="far larger than an answers file"):
+        read_answers(path)
+
+
 def test_answers_naming_no_face_is_an_error_that_says_what_to_check(tmp_path, face_set):
     path = _write_csv(tmp_path / "x.csv", [["Training_1.jpg", "happy", "happy"]])
     with pytest.raises(DataError, match="no row names a face.*--key-column"):

@@ -31,6 +31,7 @@ from .parse import INVALID, OK, REFUSAL, parse_label
 
 MAX_FIELD = 4096  # characters: an answer list is a few words; anything longer is not an answers file
 MAX_ROWS = 1_000_000
+MAX_BYTES = 256 * 2**20  # a million rows of a few words each fit many times over
 _SHOWN = 10  # names listed in a report of unmatched rows
 
 
@@ -80,6 +81,9 @@ def read_answers(path: str | Path, *, key_column: str = "name", answer_column: s
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such answers file (pass the CSV of published answers with --answers)")
+    if path.stat().st_size > MAX_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size / 2**20:.0f} MiB is far larger than an answers file "
+                        f"(at most {MAX_BYTES // 2**20} MiB); is it the right file?")
     skipped: Counter = Counter()
     answers: dict[str, str] = {}
     gt: dict[str, str] = {}
