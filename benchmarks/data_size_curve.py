@@ -9,7 +9,7 @@ cover; GPT-4V's accuracy on those faces is drawn as a horizontal line and the cr
         --answers ../shared/data/gpt4v-emotion/ferplus_label-gpt4v.csv
 
 Compute is bounded for a CPU: each run shows 15 passes over its subset (at least 3,000 and at most
-30,000 faces, so 3,500 and 7,000 faces get fewer passes), with bf16 autocast, one thread, and is
+15,000 faces, so 1,400 faces and more get fewer passes), with bf16 autocast, one thread, and is
 scored once; ``all`` is the committed full-data checkpoint (benchmarks/weights/MODEL.pt, trained on its
 own, longer schedule). Results go to benchmarks/results/data_size_curve.{json,png} after every
 run; a re-run skips the runs already there (resume), ``--plot-only`` redraws.
@@ -42,7 +42,7 @@ MODELS = ("cnn2", "edgenet")
 SELECT_FACES = 700  # stratified PublicTest sample for checkpoint selection
 SELECT_AT = [0.7, 1.0]  # fractions of the run at which the selection faces are scored
 # faces shown in training (with repeats) = passes × size, clipped; bf16 autocast halves the CPU time
-BUDGET = {"passes": 15, "min_samples": 3000, "max_samples": 30000, "max_batch": 64, "lr_scale": 1.0,
+BUDGET = {"passes": 15, "min_samples": 3000, "max_samples": 15000, "max_batch": 64, "lr_scale": 1.0,
           "autocast": "bfloat16"}
 
 
@@ -54,7 +54,7 @@ def seeds_for(size) -> list[int]:
 
 
 def train_samples(size: int) -> int:
-    """Faces shown in training (with repeats): 15 passes over the subset, at least 3,000, at most 30,000."""
+    """Faces shown in training (with repeats): 15 passes over the subset, at least 3,000, at most 15,000."""
     return int(min(max(BUDGET["passes"] * size, BUDGET["min_samples"]), BUDGET["max_samples"]))
 
 
@@ -249,6 +249,25 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def keep_compatible(result: dict, config: dict, path: Path) -> dict:
+    """Resume under a new ``max_samples``: keep the runs it leaves unchanged (same number of steps at the
+    same batch); any other change of configuration needs --fresh."""
+    old = result["config"]
+    same = {k: v for k, v in old.items() if k != "budget"} == {k: v for k, v in config.items() if k != "budget"}
+    budget_same = {k: v for k, v in old["budget"].items() if k != "max_samples"} == {
+        k: v for k, v in config["budget"].items() if k != "max_samples"}
+    if not (same and budget_same):
+        sys.exit(f"{path} was made with another configuration; pass --fresh to start over")
+
+    def unchanged(p: dict) -> bool:
+        return p["size"] == "all" or (train_samples(p["size"]) // p["batch"]) * p["batch"] == p["samples_seen"]
+
+    kept = [p for p in result["points"] if unchanged(p)]
+    print(f"configuration changed (max_samples {old['budget']['max_samples']} -> {config['budget']['max_samples']}): "
+          f"kept {len(kept)} of {len(result['points'])} runs", flush=True)
+    return {**result, "config": config, "points": kept}
+
+
 def _save(result: dict, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
@@ -262,7 +281,7 @@ def run(args: argparse.Namespace) -> None:
               "answers": Path(args.answers).name if args.answers else None}  # what the figures depend on
     result = json.loads(json_path.read_text()) if json_path.exists() else None
     if result and result["config"] != config and not args.fresh:
-        sys.exit(f"{json_path} was made with another configuration; pass --fresh to start over")
+        result = keep_compatible(result, config, json_path)
     if args.plot_only:
         plot(result, png_path)
         print(f"wrote {png_path}")
