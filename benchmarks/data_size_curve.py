@@ -204,13 +204,18 @@ def summarize(points: list[dict], lines: dict) -> dict:
             cross[labels] = {"gpt4v_accuracy": target, "first_size_at_or_above": None, "interpolated_size": None}
             for e in curve:
                 if e[labels]["mean"] >= target:
-                    cross[labels]["first_size_at_or_above"] = e["n_train"]
+                    c = cross[labels]
+                    c["first_size_at_or_above"] = e["n_train"]
                     if prev is not None:
+                        c["last_size_below"] = prev["n_train"]
+                    if prev is not None and e["size"] != "all":
                         a, b = prev[labels]["mean"], e[labels]["mean"]
                         t = (target - a) / (b - a)
-                        cross[labels]["interpolated_size"] = round(10 ** (math.log10(prev["n_train"]) + t * (
-                            math.log10(e["n_train"]) - math.log10(prev["n_train"]))))
-                        cross[labels]["last_size_below"] = prev["n_train"]
+                        lo, hi = math.log10(prev["n_train"]), math.log10(e["n_train"])
+                        c["interpolated_size"] = round(10 ** (lo + t * (hi - lo)))
+                    elif prev is not None:
+                        c["note"] = ("reached only by the full-schedule checkpoint: the step from the last subset "
+                                     "also changes the training budget, so no size is interpolated")
                     break
                 prev = e
         out[model] = {"curve": curve, "crossover": cross, "control": control}
@@ -252,10 +257,11 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xlabel("training faces (FER2013 Training, stratified; log scale)")
         ax.set_title(f"PrivateTest, {title}" + (f", n={line['n']}" if line else ""), fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="center left")
     axes[0].set_ylabel("accuracy")
-    fig.suptitle("Trained models against GPT-4V by training-set size (bounded CPU budget per subset; "
-                 "'all' = full schedule)", fontsize=10)
+    b = result["config"]["budget"]
+    fig.suptitle(f"Trained models against GPT-4V by training-set size: subsets trained on at most "
+                 f"{b['max_samples']:,} faces shown ({b['passes']} passes); stars: full schedule", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -295,6 +301,8 @@ def run(args: argparse.Namespace) -> None:
     if result and result["config"] != config and not args.fresh:
         result = keep_compatible(result, config, json_path)
     if args.plot_only:
+        result["summary"] = summarize(result["points"], result["gpt4v"])
+        _save(result, json_path)
         plot(result, png_path)
         print(f"wrote {png_path}")
         return

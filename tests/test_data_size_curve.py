@@ -42,3 +42,6 @@ def test_crossover_is_interpolated_on_log_size_between_the_means():
     assert fer["interpolated_size"] == round(10 ** 3.5)  # halfway from 0.50 to 0.70 on a log axis
     assert s["crossover"]["ferplus"]["first_size_at_or_above"] is None  # never reached: stated, not invented
     assert s["control"]["fer2013"]["mean"] == 0.95 and len(s["curve"]) == 3
+    full = dsc.summarize(points[:3] + [_point("m", 28000, 0, 0.7, 0.7, size="all")], {"fer2013": {"accuracy": 0.6}})
+    cross = full["m"]["crossover"]["fer2013"]  # reached only by the full schedule: no size is interpolated
+    assert cross["first_size_at_or_above"] == 28000 and cross["interpolated_size"] is None and "budget" in cross["note"]
