@@ -278,7 +278,7 @@ def test_demo_handles_no_faces_fifty_faces_and_corrupt_frames(tmp_path):
     from edgeemo.demo import run_demo
 
     clf = StubClassifier()
-    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.zeros((480, 640), np.float64),
+    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.full((480, 640), 300.0),
               face_frame(1), np.zeros((1, 1, 3), np.uint8), np.zeros((3, 3, 3), np.uint8)]
     messages: list[str] = []
     res = run_demo(frames, display="none", classifier=clf, detector=SquareDetector(), jsonl=tmp_path / "r.jsonl",
