@@ -150,13 +150,16 @@ def average(checkpoints, data, out, bn_faces, threads) -> None:
 @click.option("--split", default="auto", show_default=True,
               help="Training, PublicTest, PrivateTest or all; auto = PrivateTest when the data has splits.")
 @click.option("--backend", default="auto", show_default=True)
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score against FER2013's labels or the FER+ majority of 10 annotators (faces without one left "
+                   "out; needs an .npz with FER+ votes, such as fer2013.npz).")
 @click.option("--limit", type=POSITIVE, default=None, help="Score only the first N faces.")
 @click.option("--batch-size", type=POSITIVE, default=256, show_default=True)
 @click.option("--threads", type=POSITIVE, default=None)
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the metrics as JSON.")
 @click.option("--confusion-png", type=click.Path(), default=None,
               help="Confusion-matrix PNG [default: beside --json, else none].")
-def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_out, confusion_png) -> None:
+def eval_cmd(model_ref, data, split, backend, labels, limit, batch_size, threads, json_out, confusion_png) -> None:
     """Accuracy, balanced accuracy, macro and per-class P/R/F1 and the confusion matrix."""
     from .evaluate import evaluate
     from .model_files import resolve_model
@@ -169,7 +172,7 @@ def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_o
     png = confusion_png or (str(Path(json_out).with_suffix(".png")) if json_out else None)
     check_output_file(png, "--confusion-png", [*inputs, json_out])
     _say_model(model_ref)
-    res = evaluate(model_ref, data, split=None if split == "all" else split, backend=backend,
+    res = evaluate(model_ref, data, split=None if split == "all" else split, labels=labels, backend=backend,
                    batch_size=batch_size, limit=limit, threads=threads)
     print_metrics(res, console)
     if json_out:
@@ -178,7 +181,8 @@ def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_o
         if confusion_png is None:
             confusion_png = str(Path(json_out).with_suffix(".png"))
     if confusion_png:
-        title = f"{res['model']} on {Path(res['data']).name} {res['split']}: acc {res['accuracy']:.3f}"
+        title = (f"{res['model']} on {Path(res['data']).name} {res['split']}"
+                 + (", FER+ majority labels" if labels == "ferplus" else "") + f": acc {res['accuracy']:.3f}")
         draw_confusion(res["confusion"], res["classes"], confusion_png, title)
         console.print(f"wrote {confusion_png}")
 
@@ -269,12 +273,15 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
 @click.option("--precision", "precisions", multiple=True, default=("fp32,fp16,int8,bf16",), show_default=True,
               help="bf16: OpenVINO only, where the CPU computes bfloat16 natively (else the row is skipped).")
 @click.option("--split", default="PrivateTest", show_default=True)
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score against FER2013's labels or the FER+ majority of 10 annotators (faces without one left "
+                   "out; needs an .npz with FER+ votes, such as fer2013.npz).")
 @click.option("--limit", type=POSITIVE, default=None, help="Compare on the first N faces only.")
 @click.option("--threads", type=POSITIVE, default=1, show_default=True, help="Threads per runtime for latency.")
 @click.option("--out", type=click.Path(), default=None, help="Export folder [default: export/NAME].")
 @click.option("--json", "json_out", type=click.Path(), default=None)
 @click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
-def compare(model_ref, data, formats, precisions, split, limit, threads, out, json_out, md_out) -> None:
+def compare(model_ref, data, formats, precisions, split, labels, limit, threads, out, json_out, md_out) -> None:
     """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
     from rich.table import Table
 
@@ -289,8 +296,9 @@ def compare(model_ref, data, formats, precisions, split, limit, threads, out, js
     check_output_file(md_out, "--md", [*inputs, json_out])
     _say_model(model_ref)
     res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
-                     limit=limit, threads=threads, out_dir=out, log=console.print)
-    table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split} (n={res['n']})")
+                     labels=labels, limit=limit, threads=threads, out_dir=out, log=console.print)
+    table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split}, "
+                        f"{res['labels_description']} (n={res['n']})")
     for col in ("format", "prec.", "runs in", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
                 "max Δp", "MB", "p50 ms", "×FP32"):
         table.add_column(col, justify="right")

@@ -14,6 +14,7 @@ from .classifier import softmax
 from .data import load_dataset
 from .errors import EdgeemoError
 from .export.pipeline import Artifact, artifact_size_mb, export_model
+from .labels import label_set_name
 from .metrics import classification_metrics, fer7_predictions
 from .stats import paired_accuracy_delta
 from .timing import time_interleaved
@@ -30,6 +31,7 @@ def compare(
     formats: tuple[str, ...] = ("onnx", "openvino"),
     precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16"),
     split: str = "PrivateTest",
+    labels: str = "fer2013",
     limit: int | None = None,
     out_dir: str | Path | None = None,
     threads: int = 1,
@@ -41,14 +43,16 @@ def compare(
     """Export (unless ``artifacts`` are given) and compare each artifact with the reference.
 
     The reference is torch FP32 on the checkpoint when there is one (and torch is
-    installed), else the FP32 ONNX model in onnxruntime.
+    installed), else the FP32 ONNX model in onnxruntime. ``labels``: ``fer2013`` or ``ferplus``
+    (the FER+ majority; faces without one left out). INT8 is still calibrated and chosen on the
+    data's own (FER2013) labels.
     """
     from .evaluate import check_limit
 
     check_limit(limit)
     if artifacts is None:
         artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, log=log)
-    fs = load_dataset(data).get_split(split)
+    fs = load_dataset(data, labels=labels).get_split(split)
     if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     y = fs.labels
@@ -126,13 +130,15 @@ def compare(
             if r["backend"] in fp32_by_backend:
                 r["latency_vs_fp32_same_backend"] = r["latency_ms"]["p50"] / fp32_by_backend[r["backend"]]
     return {
-        "reference": ref_name, "data": fs.source, "split": split, "n": int(len(y)), "threads": threads,
+        "reference": ref_name, "data": fs.source, "split": split, "labels": labels,
+        "labels_description": label_set_name(labels), "n": int(len(y)), "threads": threads,
         "records": records,
     }
 
 
 def to_markdown(result: dict, command: str | None = None) -> str:
-    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']} "
+    labels = label_set_name(result.get("labels", "fer2013"))
+    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']}, {labels} "
              f"(n={result['n']}) · single-face latency on {result['threads']} thread(s), timed interleaved", ""]
     if command:
         lines += [f"Command: `{command}`", ""]

@@ -62,6 +62,8 @@ def _list_devices(console) -> None:
 @click.option("--data", type=click.Path(), default=None,
               help="Labelled faces (fer2013.npz) for accuracy and INT8 calibration; without it: latency, memory, size.")
 @click.option("--split", default="auto", show_default=True, help="Split to score; auto = PrivateTest when present.")
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score every row against FER2013's labels or the FER+ majority (faces without one left out).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N faces of the split.")
 @click.option("--backend", "backends", multiple=True, help="Only these of the profile's backends.")
 @click.option("--precision", "precisions", multiple=True, help="Only these precisions (fp32, fp16, int8).")
@@ -85,7 +87,8 @@ def _list_devices(console) -> None:
 @click.option("--min-accuracy", type=float, default=None,
               help="Exit with code 1 when a measured row's accuracy is below this (a CI gate).")
 @click.option("--vlm", "vlms", multiple=True,
-              help="Add a zero-shot vision-LLM row: llava:MODEL.gguf:MMPROJ.gguf or openai:MODEL (repeatable).")
+              help="Add a zero-shot vision-LLM row: llava:MODEL.gguf:MMPROJ.gguf, openai:MODEL, or published:FILE.csv "
+                   "(answers read from a file, matched by face name) (repeatable).")
 @click.option("--vlm-opt", "vlm_opts", multiple=True,
               help="Vision-LLM option KEY=VALUE over the profile's [vlm] table, e.g. n_gpu_layers=-1, "
                    "base_url=http://127.0.0.1:8000/v1, max_cost=2 (repeatable).")
@@ -104,7 +107,7 @@ def _list_devices(console) -> None:
 @click.option("--keep-remote", is_flag=True, help="Leave the board's working folder in place.")
 @click.option("--force", is_flag=True, help="Run a profile even though this machine does not match it.")
 @click.option("--list-devices", is_flag=True, help="List the device profiles and which matches this machine.")
-def bench(device, models, data, split, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
+def bench(device, models, data, split, labels, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
           max_seconds, throughput_batch, throughput_seconds, timeout_s, export_dir, rebuild, budget, out, no_plot,
           min_accuracy, vlms, vlm_opts, vlm_limit, vlm_cache, vlm_refresh, hosts, remote_python, remote_dir,
           ssh_options, keep_remote, force, list_devices) -> None:
@@ -126,6 +129,8 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
     if vlm_specs and hosts:
         raise EdgeemoError("--vlm rows run on this machine only; to measure a vision LLM on a board, run "
                            "'edgeemo bench --vlm ...' on the board itself")
+    if hosts and labels != "fer2013":
+        raise EdgeemoError("--labels ferplus is measured on this machine only; on a board, bench with FER2013 labels")
     if hosts and device == "auto":
         raise EdgeemoError("--host needs the board's profile: add --device NAME (jetson, rpi, cpu, ... see "
                            "--list-devices) or --device path/to/profile.toml")
@@ -170,7 +175,7 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
         stem.parent.mkdir(parents=True, exist_ok=True)
 
         vlm_kw = dict(vlms=vlm_specs, vlm_opts=tuple(vlm_opts), vlm_limit=vlm_limit, vlm_cache=vlm_cache,
-                      vlm_refresh=vlm_refresh)
+                      vlm_refresh=vlm_refresh, labels=labels)
 
         def save_partial(result: dict) -> None:
             write_json(result, stem.with_name(stem.name + ".json"))

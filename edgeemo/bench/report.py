@@ -78,7 +78,8 @@ def print_table(result: dict, console) -> None:
     prof = meta["device_profile"]["name"]
     data = meta.get("data")
     title = (f"edgeemo bench · {prof} · {meta['host']} · {meta['cpu']['model']} · {meta['threads']} thread(s)"
-             + (f" · {data['split']} n={data['n']}" if data else " · no labelled data"))
+             + (f" · {data['split']} n={data['n']}" if data else " · no labelled data")
+             + (f" · {data['labels_description']}" if data and data.get("labels_description") else ""))
     board = any(r.get("power_mw") is not None for r in result["records"])
     table = Table(title=title, title_justify="left")
     cols = ["model", "backend", "prec.", "status", "acc.", "F1", "p50 ms", "p90 ms", "p99 ms",
@@ -180,7 +181,9 @@ def markdown_text(result: dict) -> str:
         f"runs, at least {m['method']['min_runs']} runs and {m['method']['min_seconds']} s; throughput at batch "
         f"{m['method']['throughput_batch']}; each row in a fresh process (cold start = import + load + first "
         "inference; memory = peak RSS above the pre-load baseline)",
-        f"- Data: `{Path(data['path']).name}` {data['split']}, n={data['n']}" if data else f"- Data: none. {m['note']}",
+        (f"- Data: `{Path(data['path']).name}` {data['split']}, n={data['n']}"
+         + (f", {data['labels_description']}" if data.get("labels_description") else "")) if data
+        else f"- Data: none. {m['note']}",
     ]
     if m.get("load_average_start"):
         lines.append(f"- Load average at start / end: {m['load_average_start'][0]:.2f} / "
@@ -228,6 +231,9 @@ def markdown_text(result: dict) -> str:
                 f"{_f(r.get('tokens_per_s'), '.1f')} | {tok.get('prompt', '')} / {tok.get('completion', '')} | "
                 f"{_f(r.get('cost_usd'), '.4f')} |")
         lines += [f"- {r['model']}: {r['note']}" for r in vlm if r.get("note")]
+        lines += [f"- {r['model']}: first answers outside the 7 classes (counted wrong): "
+                  + ", ".join(f"{w} {n}" for w, n in r["answers_outside_classes"].items())
+                  for r in vlm if r.get("answers_outside_classes")]
     return "\n".join(lines) + "\n"
 
 
@@ -243,6 +249,8 @@ def plot_pareto(result: dict, path: Path) -> str | None:
         return "no plot: matplotlib is not installed (pip install 'edgeemo[plot]')"
     pts = [r for r in result["records"] if r["status"] == "ok" and r.get("latency_ms")]
     with_acc = [r for r in pts if r.get("accuracy") is not None]
+    untimed = [r for r in result["records"] if r["status"] == "ok" and not r.get("latency_ms")
+               and r.get("accuracy") is not None]  # published answers: accuracy only
     if not pts:
         return "no plot: no row was measured"
     from matplotlib.ticker import NullFormatter, ScalarFormatter
@@ -264,6 +272,10 @@ def plot_pareto(result: dict, path: Path) -> str | None:
                 line.append((r["latency_ms"]["p50"], y_of(r)))
         if len(line) > 1:
             ax.step(*zip(*line), where="post", color="grey", lw=0.8, ls="--", label="Pareto front")
+        for r, color in zip(untimed, ("tab:red", "tab:brown", "tab:pink", "tab:olive")):
+            ax.axhline(r["accuracy"], color=color, lw=1, ls=":",
+                       label=f"{r['model']} ({r['backend']}, no latency): {r['accuracy']:.4f}, n={r['n']}")
+        if len(line) > 1 or untimed:
             ax.legend(loc="best", fontsize=8)
     m = result["metadata"]
     xs = [r["latency_ms"]["p50"] for r in pts]
@@ -278,6 +290,7 @@ def plot_pareto(result: dict, path: Path) -> str | None:
     data = m.get("data")
     ax.set_title(f"edgeemo bench · {m['device_profile']['name']} · {m['cpu']['model'][:40]}"
                  + (f" · {data['split']} n={data['n']}" if data else "")
+                 + (", FER+ majority labels" if data and data.get("labels") == "ferplus" else "")
                  + (" · INTERRUPTED: some rows not run" if m.get("interrupted") else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()

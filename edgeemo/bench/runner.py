@@ -183,13 +183,15 @@ def ensure_artifacts(
     return got
 
 
-def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: Path) -> dict:
-    """Load the labelled faces once, keep the split (and the first ``limit``), save them for the workers."""
+def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: Path, labels: str = "fer2013") -> dict:
+    """Load the labelled faces once, keep the split (and the first ``limit``), save them for the workers
+    (with their row names as ``names_KIND``, for rows matched by name)."""
     from ..data import load_dataset
     from ..evaluate import check_limit, default_split
+    from ..labels import label_set_name
 
     check_limit(limit)
-    fs = load_dataset(data)
+    fs = load_dataset(data, labels=labels)
     split = default_split(fs) if split in (None, "auto") else split
     fs = fs.get_split(None if split == "all" else split)
     if limit is not None:
@@ -197,8 +199,10 @@ def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: 
     if len(fs) == 0:
         raise EdgeemoError(f"{data}: no labelled faces in split {split}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(dest, images=fs.images, labels=fs.labels.astype(np.int64))
-    return {"path": str(data), "split": split or "all", "limit": limit, "n": len(fs), "faces": str(dest)}
+    np.savez(dest, images=fs.images, labels=fs.labels.astype(np.int64),
+             **{f"names_{k}": v for k, v in fs.names.items()})
+    return {"path": str(data), "split": split or "all", "labels": labels, "labels_description": label_set_name(labels),
+            "limit": limit, "n": len(fs), "faces": str(dest)}
 
 
 def _versions() -> dict:
@@ -423,13 +427,15 @@ def run_bench(
     vlm_limit: int | None = None,
     vlm_cache: str | None = None,
     vlm_refresh: bool = False,
+    labels: str = "fer2013",
 ) -> dict:
     """Benchmark ``models`` on ``profile``; returns ``{schema_version, metadata, records}``.
 
     ``progress`` is an optional rich :class:`~rich.progress.Progress`; ``on_record`` gets the result
     after every row (the command writes the files there, so a killed run keeps what it measured).
     ``vlms`` add vision-LLM rows (see :mod:`edgeemo.bench.vlm_rows`), scored on the first
-    ``vlm_limit`` faces (default: the same faces as the models).
+    ``vlm_limit`` faces (default: the same faces as the models). ``labels``: ``fer2013`` or ``ferplus``
+    (the FER+ majority) for every row's accuracy.
     """
     opts = opts or BenchOptions()
     settings = {
@@ -442,7 +448,7 @@ def run_bench(
                    "min_seconds are both met; one fresh process per row",
     }
     with tempfile.TemporaryDirectory(prefix="edgeemo-bench-") as tmp:
-        data_info = prepare_faces(data, split, limit, Path(tmp) / "faces.npz") if data else None
+        data_info = prepare_faces(data, split, limit, Path(tmp) / "faces.npz", labels) if data else None
         if not data:
             log("no --data: measuring latency, memory and size on generated inputs; accuracy needs labelled "
                 "faces (see the note at the end)")
@@ -455,7 +461,7 @@ def run_bench(
         if data_info and vlm_rows:
             vlm_faces = data_info["faces"]
             if vlm_limit and vlm_limit < data_info["n"]:
-                vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz")["faces"]
+                vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz", labels)["faces"]
             result["metadata"]["data"]["vlm_n"] = min(vlm_limit or data_info["n"], data_info["n"])
         rows: list[Row | VlmSpec] = []
         result["metadata"].update(status="running", interrupted=False)

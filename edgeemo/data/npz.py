@@ -13,6 +13,9 @@ from ..faces import to_uint8
 from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, class_index, ferplus_soft_labels, remap
 from .dataset import SPLITS, FaceSet
 
+# String arrays kept as row names (FaceSet.names), for matching rows with answers kept elsewhere.
+NAME_KEYS = ("ferplus_image_name", "msambare_filename", "filenames")
+
 
 class _Arrays:
     """Reads members of an open .npz, turning a damaged member into a :class:`DataError`."""
@@ -56,7 +59,8 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     Understood keys: ``labels`` (with ``class_names`` giving their order; FER2013 order when
     absent), ``labels_fer7`` (already in FER2013 order, preferred when present),
     ``split_id``/``split`` (``split_names``), ``pixel_source`` (rows other than 0 are
-    dropped and counted) and ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
+    dropped and counted), row names (:data:`NAME_KEYS`, as ``FaceSet.names``) and
+    ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
     scores on the FER+ majority instead of the original FER2013 label).
     """
     path = Path(path)
@@ -141,7 +145,11 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         dropped["class outside the 7 FER2013 classes (e.g. contempt)"] = int(excluded.sum())
     keep &= y != EXCLUDED
 
-    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft)
+    names = {k: z[k].astype(str) for k in NAME_KEYS if k in keys}
+    for k, v in names.items():
+        if v.shape != (n,):
+            raise DataError(f"{path}: {k!r} must hold one name per image ({n}), got shape {v.shape}")
+    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft, names=names)
     out = fs.subset(keep) if not keep.all() else fs
     out.dropped = dropped
     return out
