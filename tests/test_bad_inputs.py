@@ -126,6 +126,11 @@ def test_planted_payload_never_runs_in_any_command(planted, tmp_path):
             res = cli(*args)
             one_line_error(res, str(pt), "refused to load", "could run code")
             assert not marker.exists(), f"the payload ran in: edgeemo {args[0]}"
+        one_line_error(cli("compare", "--model", pt, "--data", data, "--out", tmp_path / "exp"), "refused to load")
+        res = cli("bench", "--device", "cpu", "--model", pt, "--backend", "onnxruntime", "--precision", "fp32",
+                  "--out", tmp_path / "b", "--export-dir", tmp_path / "exp", "--no-plot")
+        assert res.exit_code == 1 and "refused to load" in json.loads((tmp_path / "b.json").read_text())[
+            "records"][0]["reason"], res.output  # the row keeps its place, with the reason; nothing measured
         from edgeemo.classifier import EmotionClassifier
 
         with pytest.raises(EdgeemoError, match="refused to load"):
