@@ -37,7 +37,10 @@ from edgeemo.metrics import classification_metrics
 from edgeemo.version import code_version
 
 ROOT = Path(__file__).resolve().parent
-SIZES = (70, 140, 350, 700, 1400, 3500, 7000, "all")
+# "full": all of Training under the same bounded budget (a control: what the budget, not the data, allows);
+# "all": the committed checkpoint trained on all of Training on its full schedule.
+SIZES = (70, 140, 350, 700, 1400, 3500, 7000, "full", "all")
+NAMED = ("full", "all")
 MODELS = ("cnn2", "edgenet")
 SELECT_FACES = 700  # stratified PublicTest sample for checkpoint selection
 SELECT_AT = [0.7, 1.0]  # fractions of the run at which the selection faces are scored
@@ -48,7 +51,7 @@ BUDGET = {"passes": 15, "min_samples": 3000, "max_samples": 15000, "max_batch": 
 
 def seeds_for(size) -> list[int]:
     """Several seeds where one subset is a noisy sample of the data, one where it is not."""
-    if size == "all":
+    if size in NAMED:
         return [0]
     return [0, 1, 2] if size <= 140 else [0, 1] if size <= 350 else [0]
 
@@ -175,20 +178,25 @@ def full_data_point(model_name: str, sets: dict, threads: int) -> dict:
 
 def summarize(points: list[dict], lines: dict) -> dict:
     """Per model and size: mean, min and max over seeds; per model and label set: where the mean first
-    reaches GPT-4V's accuracy (interpolated on log size between the sizes either side)."""
+    reaches GPT-4V's accuracy (interpolated on log size between the sizes either side), along the
+    subsets and the full-schedule checkpoint ("all"); the same-budget run on all faces ("full") is
+    reported beside it as ``control``, not part of the crossover."""
     out: dict = {}
     for model in dict.fromkeys(p["model"] for p in points):
-        rows = {}
+        rows: dict = {}
         for p in points:
             if p["model"] == model:
-                rows.setdefault(p["n_train"], []).append(p)
-        curve = []
-        for n in sorted(rows):
-            entry = {"n_train": n, "size": rows[n][0]["size"], "seeds": len(rows[n])}
+                rows.setdefault(str(p["size"]), []).append(p)
+        entries = []
+        for group in rows.values():
+            entry = {"n_train": group[0]["n_train"], "size": group[0]["size"], "seeds": len(group)}
             for labels in ("fer2013", "ferplus"):
-                accs = [p["scores"][labels]["accuracy"] for p in rows[n]]
+                accs = [p["scores"][labels]["accuracy"] for p in group]
                 entry[labels] = {"mean": float(np.mean(accs)), "min": min(accs), "max": max(accs)}
-            curve.append(entry)
+            entries.append(entry)
+        entries.sort(key=lambda e: (e["n_train"], str(e["size"])))
+        curve = [e for e in entries if e["size"] != "full"]
+        control = next((e for e in entries if e["size"] == "full"), None)
         cross = {}
         for labels, line in lines.items():
             target = line["accuracy"]
@@ -205,7 +213,7 @@ def summarize(points: list[dict], lines: dict) -> dict:
                         cross[labels]["last_size_below"] = prev["n_train"]
                     break
                 prev = e
-        out[model] = {"curve": curve, "crossover": cross}
+        out[model] = {"curve": curve, "crossover": cross, "control": control}
     return out
 
 
@@ -231,7 +239,11 @@ def plot(result: dict, path: Path) -> None:
                 f = full[0]
                 ax.plot([x[-1], f["n_train"]], [y[-1], f[labels]["mean"]], ls=":", color=colors.get(model))
                 ax.scatter([f["n_train"]], [f[labels]["mean"]], marker="*", s=120, color=colors.get(model),
-                           label=f"{model}, all of Training (committed weights)")
+                           label=f"{model}, all of Training, full schedule (committed weights)")
+            ctl = s.get("control")
+            if ctl:
+                ax.scatter([ctl["n_train"]], [ctl[labels]["mean"]], marker="s", s=40, facecolors="none",
+                           edgecolors=colors.get(model), label=f"{model}, all of Training, same budget as the subsets")
         line = result["gpt4v"].get(labels)
         if line:
             ax.axhline(line["accuracy"], ls="--", color="tab:red",
@@ -260,7 +272,7 @@ def keep_compatible(result: dict, config: dict, path: Path) -> dict:
         sys.exit(f"{path} was made with another configuration; pass --fresh to start over")
 
     def unchanged(p: dict) -> bool:
-        return p["size"] == "all" or (train_samples(p["size"]) // p["batch"]) * p["batch"] == p["samples_seen"]
+        return p["size"] == "all" or (train_samples(p["n_train"]) // p["batch"]) * p["batch"] == p["samples_seen"]
 
     kept = [p for p in result["points"] if unchanged(p)]
     print(f"configuration changed (max_samples {old['budget']['max_samples']} -> {config['budget']['max_samples']}): "
@@ -314,8 +326,8 @@ def run(args: argparse.Namespace) -> None:
                     point = {"model": model, "size": "all", "seed": seed, "n_train": len(train),
                              **full_data_point(model, sets, args.threads)}
                 else:
-                    sub = train.subset(stratified_subset(train.labels, size, seed))
-                    net, info = train_subset(model, sub, select, size, seed)
+                    sub = train if size == "full" else train.subset(stratified_subset(train.labels, size, seed))
+                    net, info = train_subset(model, sub, select, len(sub), seed)
                     from edgeemo.models import get_spec
                     from edgeemo.training.trainer import predict_logits
 
@@ -341,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", required=True, help="fer2013.npz (FER2013 with FER+ votes and names)")
     ap.add_argument("--answers", default=None, help="GPT-4V's published answers CSV (the horizontal lines)")
     ap.add_argument("--models", type=lambda s: s.split(","), default=list(MODELS))
-    ap.add_argument("--sizes", type=lambda s: [x if x == "all" else int(x) for x in s.split(",")],
+    ap.add_argument("--sizes", type=lambda s: [x if x in NAMED else int(x) for x in s.split(",")],
                     default=list(SIZES))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "results" / "data_size_curve"))

@@ -26,17 +26,19 @@ def test_subsets_are_stratified_nested_and_seeded():
     assert np.array_equal(small, dsc.stratified_subset(labels, 70, 1))
 
 
-def _point(model, n, seed, fer, ferplus):
-    return {"model": model, "size": n, "n_train": n, "seed": seed,
+def _point(model, n, seed, fer, ferplus, size=None):
+    return {"model": model, "size": size or n, "n_train": n, "seed": seed,
             "scores": {"fer2013": {"accuracy": fer}, "ferplus": {"accuracy": ferplus}}}
 
 
 def test_crossover_is_interpolated_on_log_size_between_the_means():
     points = [_point("m", 100, 0, 0.20, 0.30), _point("m", 100, 1, 0.30, 0.30),
-              _point("m", 1000, 0, 0.50, 0.40), _point("m", 10000, 0, 0.70, 0.50)]
+              _point("m", 1000, 0, 0.50, 0.40), _point("m", 10000, 0, 0.70, 0.50),
+              _point("m", 10000, 0, 0.95, 0.95, size="full")]  # a control: never part of the crossover
     s = dsc.summarize(points, {"fer2013": {"accuracy": 0.60}, "ferplus": {"accuracy": 0.90}})["m"]
     assert s["curve"][0]["fer2013"] == {"mean": pytest.approx(0.25), "min": 0.20, "max": 0.30}
     fer = s["crossover"]["fer2013"]
     assert fer["first_size_at_or_above"] == 10000 and fer["last_size_below"] == 1000
     assert fer["interpolated_size"] == round(10 ** 3.5)  # halfway from 0.50 to 0.70 on a log axis
     assert s["crossover"]["ferplus"]["first_size_at_or_above"] is None  # never reached: stated, not invented
+    assert s["control"]["fer2013"]["mean"] == 0.95 and len(s["curve"]) == 3
