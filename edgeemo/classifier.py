@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from .backends import Backend, open_backend
+from .errors import EdgeemoError
 from .faces import as_face_batch, check_batch_size
 from .model_files import locate_model
+from .precision import PRECISIONS, PrecisionChoice, open_default
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -28,15 +30,29 @@ class Prediction:
 class EmotionClassifier:
     """Classify face crops with any edgeemo model file in any available runtime.
 
-    >>> clf = EmotionClassifier("default")          # the shipped model, onnxruntime
+    >>> clf = EmotionClassifier("default")          # the shipped model (INT8 where faster), onnxruntime
     >>> clf.predict_proba(faces)                     # N×7 probabilities
     """
 
-    def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None) -> None:
-        loc = locate_model(model)
-        self.path, self.origin = loc.path, loc.origin
-        kwargs = {"threads": threads} if threads else {}
-        self.backend: Backend = open_backend(self.path, backend, **kwargs)
+    def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None,
+                 precision: str = "auto") -> None:
+        """``precision`` applies to the shipped model: ``auto`` runs INT8 where it is measured faster
+        on this machine (:mod:`edgeemo.precision`), ``fp32``/``int8`` force one. Any other model
+        file runs as it is; ``self.precision_choice`` says what ran and why."""
+        if str(model) == "default":
+            self.backend, self.precision_choice = open_default(precision, backend, threads)
+            self.path, self.origin = self.backend.path, "the shipped default model"
+        else:
+            loc = locate_model(model)
+            self.path, self.origin = loc.path, loc.origin
+            kwargs = {"threads": threads} if threads else {}
+            self.backend: Backend = open_backend(self.path, backend, **kwargs)
+            if precision not in PRECISIONS:
+                raise EdgeemoError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+            if precision != "auto" and precision != self.backend.meta.precision:
+                raise EdgeemoError(f"{self.path} is a {self.backend.meta.precision} model, not {precision}: "
+                                   "--precision chooses between the shipped model's files; leave it at auto")
+            self.precision_choice = PrecisionChoice(self.backend.meta.precision, str(self.path), "file")
         self.meta = self.backend.meta
         self.classes = self.meta.classes
 

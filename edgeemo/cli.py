@@ -329,6 +329,7 @@ def _register(module: str, attr: str) -> None:
 
 
 # (registrations: one line each)
+_register(".analysis.command", "analyze")
 _register(".vlm.command", "vlm_eval")
 _register(".demo.command", "demo")
 _register(".bench.command", "bench")

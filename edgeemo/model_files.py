@@ -14,7 +14,8 @@ from pathlib import Path
 from .errors import ModelFileError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_MODEL = ASSETS / "edgenet.onnx"
+DEFAULT_MODEL = ASSETS / "edgenet.onnx"  # FP32
+DEFAULT_INT8_MODEL = ASSETS / "edgenet.int8.onnx"  # the same model, calibrated INT8
 MODELS_ENV = "EDGEEMO_MODELS"
 REGISTRY_NAMES = ("edgenet", "fastnet", "cnn1", "cnn2", "resnet50", "vgg16")
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "benchmarks" / "weights"  # source checkouts

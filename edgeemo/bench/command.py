@@ -144,7 +144,8 @@ def bench(device, models, data, split, labels, limit, backends, precisions, thre
     model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
     if model_list == ["none"]:
         model_list = []  # vision-LLM rows only
-    command = "edgeemo " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("edgeemo", "cli.py") else None
+    launched = Path(sys.argv[0]).name in ("edgeemo", "cli.py", "__main__.py")  # the command line, not a library call
+    command = "edgeemo " + " ".join(sys.argv[1:]) if launched else None
     stem = Path(out or f"bench_{profile.name}")
     check_outputs(stem, export_dir if not hosts else None, data, plot=not no_plot)
     previous_term = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a stopped run still writes its files

@@ -42,20 +42,21 @@ def evaluate_published(
     the faces that have an answer, plus the matching report (see :func:`match_answers`) and, with
     ``against`` (a model reference), ``side_by_side``. ``name`` labels the answers (default: the file's stem).
     """
-    from ..evaluate import default_split, predict_faces
+    from ..evaluate import check_limit, default_split, predict_faces
 
+    check_limit(limit)
     af = read_answers(answers, key_column=key_column, answer_column=answer_column,
                       gt_column=gt_column)
     fs = data if isinstance(data, FaceSet) else load_dataset(data, labels="fer2013" if labels == "answers" else labels)
     if split == "auto":
         split = default_split(fs)
     fs = fs.get_split(split)
-    if limit:
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     # With FER+ labels, the split's names before faces without a majority were left out: answers for
     # those faces are then reported as such, not as answers naming no face.
     split_names = None
-    if labels == "ferplus" and not isinstance(data, FaceSet) and not limit:
+    if labels == "ferplus" and not isinstance(data, FaceSet) and limit is None:
         split_names = load_dataset(data).get_split(split).names
     m = match_answers(af, fs, match_on=match_on, top_k=top_k, separator=separator,
                       labels_from_file=labels == "answers", split_names=split_names)
