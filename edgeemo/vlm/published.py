@@ -73,6 +73,8 @@ def evaluate_published(
         from ..side_by_side import side_by_side
 
         pred, who = predict_faces(against, m.faces, threads=threads)
-        res["side_by_side"] = {**side_by_side(m.faces.labels, (name, m.pred), (who["model"], pred)),
-                               "model_file": who["model_file"], "model_backend": who["backend"]}
+        model = f"{who['model']} {who['precision']}" if who.get("precision") else who["model"]
+        res["side_by_side"] = {**side_by_side(m.faces.labels, (name, m.pred), (model, pred)),
+                               "model_file": who["model_file"], "model_backend": who["backend"],
+                               "model_precision": who.get("precision")}
     return res
