@@ -4,14 +4,17 @@
 >>> result = edgeemo.analyze("photo.jpg")       # every face: box, landmarks, label, confidence, probs
 """
 
-from .labels import CLASSES
 from .version import __version__
 
 __all__ = ["CLASSES", "__version__", "analyze", "Analyzer"]
 
 
 def __getattr__(name: str):
-    # Imported on first use, so `import edgeemo` stays light (no OpenCV or runtime).
+    # Imported on first use, so `import edgeemo` (and the command's start-up) stays light.
+    if name == "CLASSES":
+        from .labels import CLASSES
+
+        return CLASSES
     if name in ("analyze", "Analyzer"):
         from .analysis import analyzer
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import open_backend
+from .backends import Backend, open_backend
 from .errors import EdgeemoError
-from .model_files import resolve_model
+from .faces import as_face_batch, check_batch_size
+from .model_files import locate_model
 from .precision import PRECISIONS, PrecisionChoice, open_default
 
 
@@ -40,11 +41,12 @@ class EmotionClassifier:
         file runs as it is; ``self.precision_choice`` says what ran and why."""
         if str(model) == "default":
             self.backend, self.precision_choice = open_default(precision, backend, threads)
-            self.path = self.backend.path
+            self.path, self.origin = self.backend.path, "the shipped default model"
         else:
-            self.path = resolve_model(model)
+            loc = locate_model(model)
+            self.path, self.origin = loc.path, loc.origin
             kwargs = {"threads": threads} if threads else {}
-            self.backend = open_backend(self.path, backend, **kwargs)
+            self.backend: Backend = open_backend(self.path, backend, **kwargs)
             if precision not in PRECISIONS:
                 raise EdgeemoError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
             if precision != "auto" and precision != self.backend.meta.precision:
@@ -58,7 +60,10 @@ class EmotionClassifier:
         return self.meta.preprocess(faces)
 
     def predict_logits(self, faces, batch_size: int = 256) -> np.ndarray:
-        """Logits for face crops (N×H×W gray, N×H×W×3 BGR, or a list of crops)."""
+        """Logits for face crops: one crop (H×W, H×W×1/3/4) is one face; N×H×W, N×H×W×C or a list
+        of crops is a batch (uint8 0-255, or floats in [0, 1]; see :mod:`edgeemo.faces`)."""
+        batch_size = check_batch_size(batch_size)
+        faces = as_face_batch(faces)
         n = len(faces)
         if n == 0:
             return np.zeros((0, len(self.classes)), np.float32)

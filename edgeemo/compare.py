@@ -14,7 +14,8 @@ from .classifier import softmax
 from .data import load_dataset
 from .errors import EdgeemoError
 from .export.pipeline import Artifact, artifact_size_mb, export_model
-from .metrics import classification_metrics
+from .labels import label_set_name
+from .metrics import classification_metrics, fer7_predictions
 from .stats import paired_accuracy_delta
 from .timing import time_interleaved
 
@@ -28,8 +29,9 @@ def compare(
     data: str | Path,
     *,
     formats: tuple[str, ...] = ("onnx", "openvino"),
-    precisions: tuple[str, ...] = ("fp32", "fp16", "int8"),
+    precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16"),
     split: str = "PrivateTest",
+    labels: str = "fer2013",
     limit: int | None = None,
     out_dir: str | Path | None = None,
     threads: int = 1,
@@ -41,12 +43,17 @@ def compare(
     """Export (unless ``artifacts`` are given) and compare each artifact with the reference.
 
     The reference is torch FP32 on the checkpoint when there is one (and torch is
-    installed), else the FP32 ONNX model in onnxruntime.
+    installed), else the FP32 ONNX model in onnxruntime. ``labels``: ``fer2013`` or ``ferplus``
+    (the FER+ majority; faces without one left out). INT8 is still calibrated and chosen on the
+    data's own (FER2013) labels.
     """
+    from .evaluate import check_limit
+
+    check_limit(limit)
     if artifacts is None:
         artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, log=log)
-    fs = load_dataset(data).get_split(split)
-    if limit:
+    fs = load_dataset(data, labels=labels).get_split(split)
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     y = fs.labels
 
@@ -66,13 +73,14 @@ def compare(
     ref_name = f"{ref_backend.name} fp32"
     x = ref_backend.meta.preprocess(fs.images)
     ref_logits = _logits(ref_backend, x)
-    ref_pred = ref_logits.argmax(1)
+    ref_pred = fer7_predictions(ref_logits, ref_backend.meta.classes)
     ref_prob = softmax(ref_logits)
 
     rows: list[tuple[str, object, dict]] = [("reference", ref_backend, {
         "model": ref_backend.meta.model, "backend": ref_backend.name, "format": "torch" if ref_backend.name == "torch"
         else "onnx", "precision": "fp32", "status": "ok", "reference": True,
         "size_mb": round(artifact_size_mb(ref_backend.path), 3), "path": str(ref_backend.path),
+        "execution_precision": ref_backend.execution_precision,
     })]
     backend_for = {"onnx": "onnxruntime", "openvino": "openvino", "tensorrt": "tensorrt"}
     for art in artifacts:
@@ -84,6 +92,7 @@ def compare(
             continue
         try:
             be = open_backend(art.path, backend_for[art.format], threads=threads)
+            rec["execution_precision"] = be.execution_precision
             rows.append((f"{art.format}/{art.precision}", be, rec))
         except EdgeemoError as exc:
             rec.update(status="failed", reason=str(exc))
@@ -93,7 +102,7 @@ def compare(
         if be is None:
             continue
         logits = ref_logits if rec.get("reference") else _logits(be, x)
-        pred = logits.argmax(1)
+        pred = fer7_predictions(logits, be.meta.classes)
         m = classification_metrics(y, pred)
         prob_diff = np.abs(softmax(logits) - ref_prob).max(axis=1)
         rec.update({
@@ -121,17 +130,19 @@ def compare(
             if r["backend"] in fp32_by_backend:
                 r["latency_vs_fp32_same_backend"] = r["latency_ms"]["p50"] / fp32_by_backend[r["backend"]]
     return {
-        "reference": ref_name, "data": fs.source, "split": split, "n": int(len(y)), "threads": threads,
+        "reference": ref_name, "data": fs.source, "split": split, "labels": labels,
+        "labels_description": label_set_name(labels), "n": int(len(y)), "threads": threads,
         "records": records,
     }
 
 
 def to_markdown(result: dict, command: str | None = None) -> str:
-    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']} "
+    labels = label_set_name(result.get("labels", "fer2013"))
+    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']}, {labels} "
              f"(n={result['n']}) · single-face latency on {result['threads']} thread(s), timed interleaved", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    lines += ["| format | backend | precision | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
+    lines += ["| format | backend | precision (runs in) | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
               "mean / max Δprob | size MB | p50 ms | p90 ms | ×FP32 same backend |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["records"]:
@@ -142,7 +153,8 @@ def to_markdown(result: dict, command: str | None = None) -> str:
         lo, hi = r["accuracy_delta_ci95"]
         lat = r["latency_ms"]
         lines.append(
-            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} | "
+            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} "
+            f"({r.get('execution_precision', '?')}) | "
             f"{r['accuracy']:.4f} | {100 * r['accuracy_delta']:+.2f} pt ({100 * lo:+.2f}, {100 * hi:+.2f}) | "
             f"{r['mcnemar_p']:.3g} | {100 * r['agreement_top1']:.2f}% | {r['prob_diff_mean']:.4f} / "
             f"{r['prob_diff_max']:.4f} | {r['size_mb']:.2f} | {lat['p50']:.3f} | {lat['p90']:.3f} | "
@@ -152,9 +164,9 @@ def to_markdown(result: dict, command: str | None = None) -> str:
 
 
 def write_outputs(result: dict, json_path: str | Path | None, md_path: str | Path | None, command: str | None) -> None:
+    from .outputs import write_text
+
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps({**result, "command": command}, indent=2) + "\n")
+        write_text(json_path, json.dumps({**result, "command": command}, indent=2) + "\n")
     if md_path:
-        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(md_path).write_text(to_markdown(result, command))
+        write_text(md_path, to_markdown(result, command))

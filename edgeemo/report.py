@@ -10,11 +10,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from .labels import label_set_name
+
 
 def metrics_tables(res: dict) -> list[Table]:
     """A summary table, a per-class table and the confusion matrix."""
     title = f"{res.get('model', '?')} · {res.get('backend', '?')} · {Path(str(res.get('data', '?'))).name}"
-    summary = Table(title=f"{title} · {res.get('split', 'all')} · n={res['n']}")
+    labels = f" · {label_set_name(res['labels'])}" if res.get("labels") else ""
+    summary = Table(title=f"{title} · {res.get('split', 'all')}{labels} · n={res['n']}")
     for col in ("accuracy", "balanced acc.", "macro precision", "macro recall", "macro F1"):
         summary.add_column(col, justify="right")
     summary.add_row(*(f"{res[k]:.4f}" for k in

@@ -255,3 +255,9 @@ def test_cli_errors_are_one_line(tmp_path):
     (tmp_path / "loose.png").write_bytes(b"")
     proc = _cli(str(tmp_path / "loose.png"), "--labels-from-folders")
     assert proc.returncode == 2 and "not in a folder named after an emotion class" in proc.stderr
+    proc = _cli(str(tmp_path / "loose.png"), "--json", str(tmp_path / "loose.png"))  # checked before any work
+    assert proc.returncode == 2 and "also an input" in proc.stderr and (tmp_path / "loose.png").read_bytes() == b""
+    proc = _cli(str(tmp_path / "loose.png"), "--csv", str(tmp_path))
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
+    proc = _cli(str(tmp_path / "loose.png"), "--every", "0")
+    assert proc.returncode == 2 and "--every" in proc.stderr

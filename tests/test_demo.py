@@ -195,10 +195,14 @@ def test_iterable_source_skips_unusable_frames_and_detects_a_stall():
     from edgeemo.demo.sources import SourceStalled, open_source
 
     good = np.zeros((10, 10, 3), np.uint8)
-    junk = [None, np.zeros((0, 0, 3), np.uint8), np.zeros((10, 10), np.float32), "x", np.zeros((10, 10, 5), np.uint8)]
-    with open_source([good, *junk, np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8)]) as src:
+    # the input contract of edgeemo.faces: uint8, or floats in [0, 1]; anything else is skipped and counted
+    junk = [None, np.zeros((0, 0, 3), np.uint8), np.full((10, 10), 255.0, np.float32), "x",
+            np.zeros((10, 10, 5), np.uint8), np.full((10, 10), np.nan, np.float32), np.zeros((10, 10), np.uint16)]
+    unit_float = np.full((10, 10), 0.5, np.float32)
+    with open_source([good, *junk, np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), unit_float]) as src:
         frames = list(src)
-    assert len(frames) == 3 and src.skipped == len(junk)
+    assert len(frames) == 4 and src.skipped == len(junk)
+    assert frames[-1].image.dtype == np.uint8 and int(frames[-1].image[0, 0, 0]) == 128
     assert all(f.image.shape == (10, 10, 3) for f in frames)
 
     release = threading.Event()
@@ -272,7 +276,7 @@ def test_demo_handles_no_faces_fifty_faces_and_corrupt_frames(tmp_path):
     from edgeemo.demo import run_demo
 
     clf = StubClassifier()
-    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.zeros((480, 640), np.float64),
+    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.full((480, 640), 300.0),
               face_frame(1), np.zeros((1, 1, 3), np.uint8), np.zeros((3, 3, 3), np.uint8)]
     messages: list[str] = []
     res = run_demo(frames, display="none", classifier=clf, detector=SquareDetector(), jsonl=tmp_path / "r.jsonl",

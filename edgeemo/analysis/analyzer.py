@@ -18,7 +18,8 @@ from ..align import DEFAULT_TEMPLATE, FaceTemplate
 from ..classifier import EmotionClassifier, softmax
 from ..crops import CropGeometry, box_geometry, face_crops
 from ..detectors import DEFAULT_DETECTOR, FaceDetector, make_detector
-from .inputs import InputError, Item, to_bgr
+from ..faces import FaceInputError, to_bgr
+from .inputs import InputError, Item
 from .results import Face, ImageResult
 
 STAGES = ("read", "detect", "crop", "infer")
@@ -130,7 +131,7 @@ def _as_item(image: str | Path | np.ndarray | Item, k: int) -> Item:
         return Item(str(image))
     try:
         return Item(f"<array {k}>", image=to_bgr(image, f"image {k}"))
-    except InputError as exc:
+    except FaceInputError as exc:
         return Item(f"<array {k}>", error=str(exc))
 
 

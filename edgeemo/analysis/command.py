@@ -45,22 +45,25 @@ def _print_summary(console, run, analyzer) -> None:
               help="Write a copy of each image with boxes, landmarks and labels into this folder.")
 @click.option("--labels-from-folders", is_flag=True,
               help="Score the largest face of each photo against its folder's name (ROOT/<class>/photo.jpg).")
-@click.option("--every", type=int, default=1, show_default=True, help="Videos: analyze every Nth frame.")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Videos: analyze every Nth frame.")
 @click.option("--detector", type=click.Choice(["yunet", "haar"]), default="yunet", show_default=True,
               help="yunet ships with edgeemo (boxes and landmarks); haar is OpenCV's cascade (boxes only).")
 @click.option("--detector-model", type=click.Path(), default=None, help="Replace the detector's file.")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="Warp each face onto the FER-like template from its landmarks (yunet), or crop its box.")
-@click.option("--detect-width", type=int, default=640, show_default=True,
+@click.option("--detect-width", type=click.IntRange(min=0), default=640, show_default=True,
               help="Detect on images downscaled to this width (0 = full size).")
-@click.option("--min-face", type=int, default=None, help="Smallest face side in pixels [detector's default].")
+@click.option("--min-face", type=click.IntRange(min=1), default=None,
+              help="Smallest face side in pixels [detector's default].")
 @click.option("--model", default="default", show_default=True, help="'default' or a model file.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto", show_default=True,
               help="The shipped model's FP32 or INT8 file; auto = INT8 where measured faster here.")
 @click.option("--backend", default="auto", show_default=True)
-@click.option("--threads", type=int, default=None,
+@click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Threads for inference and OpenCV [default: the runtimes' choice].")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Faces classified together.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Faces classified together.")
 def analyze(paths, json_out, csv_out, annotated, labels_from_folders, every, detector, detector_model, align,
             detect_width, min_face, model, precision, backend, threads, batch_size) -> None:
     """Find every face in photos and videos and classify its emotion.
@@ -71,11 +74,15 @@ def analyze(paths, json_out, csv_out, annotated, labels_from_folders, every, det
     import cv2
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from ..outputs import check_output_dir, check_output_file
     from .analyzer import Analyzer
     from .inputs import count_items
     from .run import run_analyze
 
     console, err = make_console(), make_console(stderr=True)
+    check_output_file(json_out, "--json", paths)  # before any work: writable, and never one of the inputs
+    check_output_file(csv_out, "--csv", [*paths, json_out])
+    check_output_dir(annotated, "--save-annotated", paths)
     if threads:
         cv2.setNumThreads(threads)
     an = Analyzer(model, detector=detector, detector_model=detector_model, align=align, precision=precision,

@@ -2,7 +2,8 @@
 
 Inputs become :class:`Item` objects, one per image or per sampled video frame. Reading is lazy
 and never stops the run: a file that cannot be read becomes an item with an ``error`` (the
-caller reports it and goes on), and arrays are checked against the input contract.
+caller reports it and goes on); arrays are checked against the input contract of
+:mod:`edgeemo.faces` (:func:`~edgeemo.faces.to_bgr`).
 """
 
 from __future__ import annotations
@@ -48,27 +49,6 @@ class Item:
             self.image = read_image(Path(self.source))
             self.read_ms += 1000 * (time.perf_counter() - t0)
         return self.image
-
-
-def to_bgr(img: object, where: str) -> np.ndarray:
-    """An array under the input contract (uint8 0-255, or floats in [0, 1]; gray H×W, H×W×1, BGR
-    H×W×3 or BGRA H×W×4) as contiguous BGR uint8."""
-    arr = np.asarray(img) if not isinstance(img, np.ndarray) else img
-    if arr.dtype.kind == "f":
-        if arr.size and (not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1):
-            raise InputError(f"{where}: float pixels must be finite and in [0, 1] (or pass uint8 0-255)")
-        arr = np.rint(arr * 255.0).astype(np.uint8)
-    if arr.dtype != np.uint8:
-        raise InputError(f"{where}: unsupported pixel type {arr.dtype}; pass uint8 0-255 or floats in [0, 1]")
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or min(arr.shape[:2]) < 2:
-        raise InputError(f"{where}: shape {arr.shape} is not an image (H×W gray, H×W×3 BGR or H×W×4 BGRA)")
-    if arr.ndim == 2:
-        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    if arr.shape[2] == 4:
-        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
-    return np.ascontiguousarray(arr)
 
 
 def read_image(path: Path) -> np.ndarray:

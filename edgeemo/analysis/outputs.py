@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,18 +14,11 @@ import numpy as np
 from ..demo.overlay import _text_box, class_color, draw_bars
 from ..errors import EdgeemoError
 from ..labels import CLASSES
+from ..outputs import write_text
 from .results import ImageResult
 
 SCHEMA_VERSION = 1
 CSV_COLUMNS = ("source", "frame", "face", "x", "y", "w", "h", "score", "label", "confidence", *CLASSES)
-
-
-def _open_for_writing(path: Path, what: str):
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise EdgeemoError(f"{what} {path}: cannot write it ({exc.strerror or exc})") from exc
 
 
 def write_json(path: str | Path, results: Sequence[ImageResult], metadata: dict, summary: dict | None) -> None:
@@ -39,25 +33,24 @@ def write_json(path: str | Path, results: Sequence[ImageResult], metadata: dict,
     if summary is not None:
         doc["summary"] = summary
     doc.update({"images": images, "errors": errors})
-    with _open_for_writing(Path(path), "--json") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    write_text(path, json.dumps(doc, indent=1) + "\n")
 
 
 def write_csv(path: str | Path, results: Sequence[ImageResult]) -> None:
     """One row per face (face 0 is the largest); an image without a face has one row with no box."""
-    with _open_for_writing(Path(path), "--csv") as f:
-        w = csv.writer(f)
-        w.writerow(CSV_COLUMNS)
-        for r in results:
-            if not r.ok:
-                continue
-            frame = "" if r.frame is None else r.frame
-            if not r.faces:
-                w.writerow([r.source, frame, "", *[""] * (len(CSV_COLUMNS) - 3)])
-            for i, face in enumerate(r.faces):
-                w.writerow([r.source, frame, i, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.4f}",
-                            *(f"{face.probs.get(c, 0.0):.4f}" for c in CLASSES)])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for r in results:
+        if not r.ok:
+            continue
+        frame = "" if r.frame is None else r.frame
+        if not r.faces:
+            w.writerow([r.source, frame, "", *[""] * (len(CSV_COLUMNS) - 3)])
+        for i, face in enumerate(r.faces):
+            w.writerow([r.source, frame, i, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.4f}",
+                        *(f"{face.probs.get(c, 0.0):.4f}" for c in CLASSES)])
+    write_text(path, buf.getvalue())
 
 
 def draw_result(img: np.ndarray, result: ImageResult, classes: Sequence[str] = CLASSES) -> np.ndarray:

@@ -136,13 +136,14 @@ def write_subset(data: str | Path, split: str | None, limit: int | None, dest: P
     """The faces the board needs: the evaluated split (first ``limit``) and, where the data has
     splits, a stratified Training sample (INT8 calibration) and PublicTest sample (recipe choice)."""
     from ..data import SPLITS, load_dataset
-    from ..evaluate import default_split
+    from ..evaluate import check_limit, default_split
     from ..export.calibration import stratified_indices
 
+    check_limit(limit)
     fs = load_dataset(data)
     split = default_split(fs) if split in (None, "auto") else split
     ev = fs.get_split(None if split == "all" else split)
-    if limit:
+    if limit is not None:
         ev = ev.subset(np.arange(len(ev)) < limit)
     parts = [(ev.images, ev.labels, ev.split)]
     if (fs.split == 0).any() and (fs.split == 1).any() and split not in (None, "all"):

@@ -37,9 +37,9 @@ NO_DATA_NOTE = (
     "labelled image folder; latency, memory and size were measured on generated inputs"
 )
 RECORD_KEYS = (
-    "model", "backend", "device", "precision", "status", "reason", "accuracy", "macro_f1", "n", "latency_ms",
-    "throughput_fps", "throughput_batch", "cold_start_ms", "peak_rss_mb", "size_mb", "threads", "provider",
-    "runtime_version", "format", "path", "model_ref",
+    "model", "backend", "device", "precision", "execution_precision", "status", "reason", "accuracy", "macro_f1",
+    "n", "latency_ms", "throughput_fps", "throughput_batch", "cold_start_ms", "peak_rss_mb", "size_mb", "threads",
+    "provider", "runtime_version", "format", "path", "model_ref",
 )
 
 
@@ -183,21 +183,26 @@ def ensure_artifacts(
     return got
 
 
-def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: Path) -> dict:
-    """Load the labelled faces once, keep the split (and the first ``limit``), save them for the workers."""
+def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: Path, labels: str = "fer2013") -> dict:
+    """Load the labelled faces once, keep the split (and the first ``limit``), save them for the workers
+    (with their row names as ``names_KIND``, for rows matched by name)."""
     from ..data import load_dataset
-    from ..evaluate import default_split
+    from ..evaluate import check_limit, default_split
+    from ..labels import label_set_name
 
-    fs = load_dataset(data)
+    check_limit(limit)
+    fs = load_dataset(data, labels=labels)
     split = default_split(fs) if split in (None, "auto") else split
     fs = fs.get_split(None if split == "all" else split)
-    if limit:
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     if len(fs) == 0:
         raise EdgeemoError(f"{data}: no labelled faces in split {split}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(dest, images=fs.images, labels=fs.labels.astype(np.int64))
-    return {"path": str(data), "split": split or "all", "limit": limit, "n": len(fs), "faces": str(dest)}
+    np.savez(dest, images=fs.images, labels=fs.labels.astype(np.int64),
+             **{f"names_{k}": v for k, v in fs.names.items()})
+    return {"path": str(data), "split": split or "all", "labels": labels, "labels_description": label_set_name(labels),
+            "limit": limit, "n": len(fs), "faces": str(dest)}
 
 
 def _versions() -> dict:
@@ -383,6 +388,27 @@ def _row_label(row: Row | VlmSpec) -> str:
     return f"{row.model} {row.target.backend if row.target else ''} {row.precision or ''}".strip()
 
 
+def _progress_line(i: int, n: int, label: str, rec: dict) -> str:
+    p50 = (rec.get("latency_ms") or {}).get("p50")
+    return (f"[{i + 1}/{n}] {label}: {rec['status']}" + (f", p50 {p50:.3f} ms" if p50 is not None else "")
+            + (f", accuracy {rec['accuracy']:.4f}" if rec.get("accuracy") is not None else "")
+            + (f" ({(rec.get('reason') or '')[:100]})" if rec["status"] != "ok" else ""))
+
+
+def mark_interrupted(result: dict, rows: list, why: str, log: Callable[[str], object] = print) -> None:
+    """Mark a stopped run in its result: the flag, the status, and a 'not run' record for every row left."""
+    meta = result["metadata"]
+    meta.update(interrupted=True, status="interrupted", interrupted_by=why)
+    done = len(result["records"])
+    for row in rows[done:]:
+        rec = base_record(row) if isinstance(row, VlmSpec) else _row_record(row)
+        if isinstance(row, VlmSpec) or not row.record:
+            rec.update(status="not run", reason=f"the run was interrupted ({why}) before this row")
+        result["records"].append(rec)
+    log(f"interrupted ({why}): kept the {done} row(s) already measured"
+        + ("" if rows else "; it stopped before the rows were planned"))
+
+
 def run_bench(
     profile: Profile,
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
@@ -401,13 +427,15 @@ def run_bench(
     vlm_limit: int | None = None,
     vlm_cache: str | None = None,
     vlm_refresh: bool = False,
+    labels: str = "fer2013",
 ) -> dict:
     """Benchmark ``models`` on ``profile``; returns ``{schema_version, metadata, records}``.
 
     ``progress`` is an optional rich :class:`~rich.progress.Progress`; ``on_record`` gets the result
     after every row (the command writes the files there, so a killed run keeps what it measured).
     ``vlms`` add vision-LLM rows (see :mod:`edgeemo.bench.vlm_rows`), scored on the first
-    ``vlm_limit`` faces (default: the same faces as the models).
+    ``vlm_limit`` faces (default: the same faces as the models). ``labels``: ``fer2013`` or ``ferplus``
+    (the FER+ majority) for every row's accuracy.
     """
     opts = opts or BenchOptions()
     settings = {
@@ -420,7 +448,7 @@ def run_bench(
                    "min_seconds are both met; one fresh process per row",
     }
     with tempfile.TemporaryDirectory(prefix="edgeemo-bench-") as tmp:
-        data_info = prepare_faces(data, split, limit, Path(tmp) / "faces.npz") if data else None
+        data_info = prepare_faces(data, split, limit, Path(tmp) / "faces.npz", labels) if data else None
         if not data:
             log("no --data: measuring latency, memory and size on generated inputs; accuracy needs labelled "
                 "faces (see the note at the end)")
@@ -433,13 +461,15 @@ def run_bench(
         if data_info and vlm_rows:
             vlm_faces = data_info["faces"]
             if vlm_limit and vlm_limit < data_info["n"]:
-                vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz")["faces"]
+                vlm_faces = prepare_faces(data, split, vlm_limit, Path(tmp) / "vlm_faces.npz", labels)["faces"]
             result["metadata"]["data"]["vlm_n"] = min(vlm_limit or data_info["n"], data_info["n"])
-        rows: list[Row | VlmSpec] = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log)
-        rows += vlm_rows
-        task = progress.add_task("bench", total=len(rows)) if progress is not None else None
+        rows: list[Row | VlmSpec] = []
+        result["metadata"].update(status="running", interrupted=False)
         t_start = time.perf_counter()
         try:
+            rows = plan_rows(list(models), profile, opts, Path(export_dir), data, log=log) + vlm_rows
+            result["metadata"]["rows_planned"] = len(rows)
+            task = progress.add_task("bench", total=len(rows)) if progress is not None else None
             for i, row in enumerate(rows):
                 label = _row_label(row)
                 if progress is not None:
@@ -451,24 +481,15 @@ def run_bench(
                     rec = run_row(row, profile, opts, data_info["faces"] if data_info else None)
                 result["records"].append(rec)
                 if progress is None:
-                    p50 = (rec.get("latency_ms") or {}).get("p50")
-                    log(f"[{i + 1}/{len(rows)}] {label}: {rec['status']}"
-                        + (f", p50 {p50:.3f} ms" if p50 is not None else "")
-                        + (f", accuracy {rec['accuracy']:.4f}" if rec.get("accuracy") is not None else "")
-                        + (f" ({(rec.get('reason') or '')[:100]})" if rec["status"] != "ok" else ""))
+                    log(_progress_line(i, len(rows), label, rec))
                 else:
                     progress.advance(task)
                 if on_record:
                     on_record(result)
-        except KeyboardInterrupt:
-            result["metadata"]["interrupted"] = True
-            done = len(result["records"])
-            for row in rows[done:]:
-                rec = base_record(row) if isinstance(row, VlmSpec) else _row_record(row)
-                if isinstance(row, VlmSpec) or not row.record:
-                    rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")
-                result["records"].append(rec)
-            log(f"interrupted: kept the {done} row(s) already measured")
+        except KeyboardInterrupt as exc:
+            mark_interrupted(result, rows, str(exc) or "Ctrl-C", log)
+        else:
+            result["metadata"]["status"] = "complete"
         result["metadata"]["seconds"] = round(time.perf_counter() - t_start, 1)
         result["metadata"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     return result

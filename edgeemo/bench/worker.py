@@ -85,6 +85,7 @@ def measure(job: dict) -> dict:
         t_first = time.perf_counter()
         rec.update({
             "provider": be.provider, "runtime_version": be.runtime_version(),
+            "execution_precision": be.execution_precision,
             "cold_start_ms": (t_first - t0) * 1e3, "import_ms": (t_import - t0) * 1e3,
             "load_ms": (t_load - t_import) * 1e3, "first_inference_ms": (t_first - t_load) * 1e3,
             "input_shape": list(x1.shape),
@@ -113,8 +114,10 @@ def measure(job: dict) -> dict:
             z = np.load(job["faces"])
             images, labels = z["images"], z["labels"].astype(np.int64)
             eb = int(job.get("eval_batch", 128))
-            pred = np.concatenate([be.predict(pre(images[i : i + eb])).argmax(1) for i in range(0, len(images), eb)])
-            from ..metrics import classification_metrics
+            from ..metrics import classification_metrics, fer7_predictions
+
+            pred = np.concatenate([fer7_predictions(be.predict(pre(images[i : i + eb])), be.meta.classes)
+                                   for i in range(0, len(images), eb)])
 
             m = classification_metrics(labels, pred)
             rec.update({"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]})

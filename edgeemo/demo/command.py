@@ -18,7 +18,8 @@ def _stop_on_sigterm(signum, frame) -> None:
               help="Camera index, video file, rtsp:// or http:// URL, or a folder of images.")
 @click.option("--model", "model", default="default", show_default=True, help="'default' or a model file.")
 @click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino, tensorrt, ...")
-@click.option("--threads", type=int, default=None, help="Inference threads [default: the runtime's choice].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Inference threads [default: the runtime's choice].")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto", show_default=True,
               help="The shipped model's FP32 or INT8 file; auto = INT8 where measured faster here.")
 @click.option("--detector", type=click.Choice(["yunet", "haar"]), default="yunet", show_default=True,
@@ -27,10 +28,11 @@ def _stop_on_sigterm(signum, frame) -> None:
               help="Replace the detector's file: a YuNet .onnx, or another Haar cascade .xml.")
 @click.option("--detect-width", type=int, default=320, show_default=True,
               help="Run detection on the frame downscaled to this width (0 = full size).")
-@click.option("--min-face", type=int, default=None, help="Smallest face side in pixels [yunet 16, haar 48].")
+@click.option("--min-face", type=click.IntRange(min=1), default=None,
+              help="Smallest face side in pixels [yunet 16, haar 48].")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="Warp each face onto the FER-like template from its landmarks (yunet), or crop its box.")
-@click.option("--detect-every", type=int, default=2, show_default=True,
+@click.option("--detect-every", type=click.IntRange(min=1), default=2, show_default=True,
               help="Run the detector on every Nth frame; tracked boxes move on in between (1 = every frame).")
 @click.option("--crop-scale", type=float, default=None,
               help="Crop side / detector box side, to match FER2013's framing [default: per detector].")
@@ -45,11 +47,12 @@ def _stop_on_sigterm(signum, frame) -> None:
 @click.option("--gui", "force_window", is_flag=True, help="Show an OpenCV window, or stop if none can open.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser when falling back to the web page.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address --web binds.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port --web binds (0 = any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port --web binds (0 = any free port).")
 @click.option("--no-display", is_flag=True, help="No window and no web page (batch use with --output/--jsonl).")
 @click.option("--output", type=click.Path(), default=None, help="Write the annotated video (.mp4, .avi, .mkv).")
 @click.option("--jsonl", type=click.Path(), default=None, help="Write per-frame, per-face results as JSON lines.")
-@click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--loop", is_flag=True, help="Restart a video file or folder when it ends.")
 @click.option("--realtime/--no-realtime", default=None,
               help="Play files at their own frame rate [default: when shown, not with --no-display].")
@@ -70,6 +73,11 @@ def demo(source, model, backend, threads, precision, detector, detector_model, d
     if sum((web, no_display, force_window)) > 1:
         raise click.UsageError("--web, --gui and --no-display contradict each other: pick one")
     console = make_console(stderr=True)
+    from ..outputs import check_output_file
+
+    src_file = source if isinstance(source, str) and not source.strip().isdigit() else None
+    check_output_file(output, "--output", [src_file])
+    check_output_file(jsonl, "--jsonl", [src_file, output])
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend,

@@ -1,5 +1,9 @@
 """ONNX Runtime static INT8 quantization (QDQ), calibrated on real faces.
 
+Two schemes: ``ort`` (uint8 asymmetric activations, int8 symmetric weights: fastest in ONNX
+Runtime on CPUs) and ``tensorrt`` (int8 symmetric activations and weights, zero-point 0, float
+biases and float weights behind Q/DQ pairs: what TensorRT's explicit quantization accepts).
+
 Several recipes are tried — calibration method × per-tensor/per-channel weights — and the
 one with the best held-out (PublicTest) accuracy within the accuracy budget is kept, the
 way NNCF's accuracy-controlled quantization chooses. Every candidate's result is recorded
@@ -17,7 +21,7 @@ import numpy as np
 
 from ..errors import EdgeemoError, require
 from .calibration import QuantData
-from .onnx_export import read_metadata, set_metadata
+from .onnx_export import load_onnx, read_metadata, set_metadata
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,31 @@ class OrtRecipe:
 DEFAULT_RECIPES: tuple[OrtRecipe, ...] = tuple(
     OrtRecipe(m, pc) for m in ("MinMax", "Percentile", "Entropy") for pc in (False, True)
 )
+
+
+@dataclass(frozen=True)
+class QdqScheme:
+    """How the Q/DQ nodes are made: activation type and symmetry, and what TensorRT needs on top."""
+
+    name: str
+    activation: str  # "uint8 asymmetric" | "int8 symmetric"
+    extra: tuple[tuple[str, object], ...]
+
+    @property
+    def activation_type(self):
+        from onnxruntime.quantization import QuantType
+
+        return QuantType.QInt8 if self.activation.startswith("int8") else QuantType.QUInt8
+
+
+SCHEMES = {
+    "ort": QdqScheme("ort", "uint8 asymmetric", (("ActivationSymmetric", False), ("WeightSymmetric", True))),
+    # TensorRT: zero-point 0 everywhere, int8 activations in [-128, 127], weights in [-127, 127]; weights stay
+    # float behind a Q/DQ pair and biases stay float (TensorRT quantizes both itself), as TensorRT 8.x and 10 parse.
+    "tensorrt": QdqScheme("tensorrt", "int8 symmetric", (
+        ("ActivationSymmetric", True), ("WeightSymmetric", True), ("AddQDQPairToWeight", True),
+        ("QuantizeBias", False))),
+}
 
 
 def _session(path: Path, threads: int = 0):
@@ -59,9 +88,10 @@ def quantize_ort_int8(
     *,
     recipes: tuple[OrtRecipe, ...] = DEFAULT_RECIPES,
     budget: float = 0.01,
+    scheme: str = "ort",
     log=print,
 ) -> tuple[Path, dict]:
-    """Quantize an FP32 ONNX model to INT8 QDQ (uint8 activations, int8 weights)."""
+    """Quantize an FP32 ONNX model to INT8 QDQ in ``scheme`` (see :data:`SCHEMES`)."""
     onnx = require("onnx", "quantize", "INT8 quantization")
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -73,6 +103,9 @@ def quantize_ort_int8(
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     src, dst = Path(src), Path(dst)
+    if scheme not in SCHEMES:
+        raise EdgeemoError(f"unknown INT8 scheme {scheme!r}; use {' or '.join(SCHEMES)}")
+    qs = SCHEMES[scheme]
     meta = read_metadata(src)
     x_val = meta.preprocess(qdata.val_images)
     y_val = qdata.val_labels
@@ -88,7 +121,7 @@ def quantize_ort_int8(
         def get_next(self):
             return next(self.items, None)
 
-    input_name = onnx.load(str(src), load_external_data=False).graph.input[0].name
+    input_name = load_onnx(src, load_external_data=False).graph.input[0].name
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         prep = Path(tmp) / "prep.onnx"
@@ -97,14 +130,14 @@ def quantize_ort_int8(
         for r in recipes:
             out = Path(tmp) / f"{r.method}_{int(r.per_channel)}.onnx"
             t0 = time.perf_counter()
-            extra = {"ActivationSymmetric": False, "WeightSymmetric": True}
+            extra = dict(qs.extra)
             if r.method == "Percentile":
                 extra["CalibPercentile"] = 99.99
             try:
                 quantize_static(
                     str(prep), str(out), Reader(qdata.calib, input_name),
                     quant_format=QuantFormat.QDQ, per_channel=r.per_channel,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    activation_type=qs.activation_type, weight_type=QuantType.QInt8,
                     calibrate_method=getattr(CalibrationMethod, r.method), extra_options=extra,
                 )
                 acc = onnx_accuracy(out, x_val, y_val)
@@ -113,8 +146,9 @@ def quantize_ort_int8(
             except Exception as exc:  # a recipe that fails is recorded, the others still run
                 rec = {"recipe": r.name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
             results.append(rec)
-            log(f"  ORT INT8 {r.name:24s} " + (f"PublicTest acc {rec['val_accuracy']:.4f} (FP32 {fp32_acc:.4f})"
-                                            if rec["status"] == "ok" else rec["status"]))
+            who = "TensorRT" if scheme == "tensorrt" else "ORT"
+            log(f"  {who} INT8 {r.name:24s} " + (f"PublicTest acc {rec['val_accuracy']:.4f} (FP32 {fp32_acc:.4f})"
+                                               if rec["status"] == "ok" else rec["status"]))
             if rec["status"] == "ok" and (best is None or acc > best[1]["val_accuracy"]):
                 best = (out, rec)
         if best is None:
@@ -122,14 +156,18 @@ def quantize_ort_int8(
         chosen = best[0]
         meta.precision = "int8"
         meta.info["quantization"] = {
-            "tool": "onnxruntime.quantization.quantize_static", "format": "QDQ",
-            "activations": "uint8 asymmetric", "weights": "int8 symmetric",
+            "tool": "onnxruntime.quantization.quantize_static", "format": "QDQ", "scheme": scheme,
+            "activations": qs.activation, "weights": "int8 symmetric",
             "calibration": f"{len(qdata.calib)} stratified FER2013 Training faces",
             "selection": f"best PublicTest accuracy ({len(y_val)} faces); budget {budget:.3f} below FP32",
             "fp32_val_accuracy": fp32_acc, "chosen": best[1]["recipe"],
             "within_budget": best[1]["drop"] <= budget, "candidates": results,
         }
         model = onnx.load(str(chosen))
+        if scheme == "tensorrt":
+            from .qdq_check import check_tensorrt_qdq
+
+            meta.info["quantization"]["qdq_check"] = check_tensorrt_qdq(model, str(dst))
         set_metadata(model, meta)
         dst.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(model, str(dst))

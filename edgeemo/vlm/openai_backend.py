@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import EdgeemoError, require
@@ -102,6 +104,10 @@ def label_schema(n: int, labels: tuple[str, ...] = CLASSES) -> dict:
     }
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 class OpenAIBackend:
     """Chat completions with images; :meth:`classify_batch` answers for a list of faces."""
 
@@ -110,7 +116,8 @@ class OpenAIBackend:
     def __init__(self, model: str, *, base_url: str | None = None, timeout: float = 60.0, retries: int = 5,
                  backoff: float = 1.0, backoff_max: float = 60.0, response_format: str = "json_schema",
                  detail: str = "low", seed: int = 0, price: Price | None = None, max_cost: float | None = None,
-                 image_size: int = 224, labels: tuple[str, ...] = CLASSES) -> None:
+                 image_size: int = 224, labels: tuple[str, ...] = CLASSES,
+                 log: Callable[[str], object] | None = None) -> None:
         openai = require("openai", "openai", "The openai backend")
         if response_format not in RESPONSE_FORMATS:
             raise EdgeemoError(f"unknown --response-format {response_format!r}; use {', '.join(RESPONSE_FORMATS)}")
@@ -129,6 +136,8 @@ class OpenAIBackend:
         self.labels, self.image_size, self.price = labels, image_size, price
         self.budget = Budget(max_cost, price)
         self.stats = CallStats()
+        self.timeout = timeout
+        self.log = log or _to_stderr
 
     @property
     def model_calls(self) -> int:
@@ -219,7 +228,11 @@ class OpenAIBackend:
                     "cached, run again to resume"
                 ) from err
             self.stats.add(retries=1)
-            time.sleep(self._retry_delay(err, attempt))
+            delay = self._retry_delay(err, attempt)
+            what = f"no answer within {self.timeout:g} s" if kind == "timeout" else kind
+            self.log(f"{self.model} at {self.base_url or 'api.openai.com'}: {what}; retry {attempt + 1} of "
+                     f"{self.retries} in {delay:.1f} s (--timeout and --retries set this)")
+            time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _explain(self, exc) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import FaceSet, load_dataset
 from ..errors import DataError, EdgeemoError
-from ..labels import CLASSES
+from ..labels import CLASSES, label_set_name
 from ..metrics import classification_metrics
 from .cache import DEFAULT_CACHE, Answer, ResponseCache, cache_key
 from .images import DEFAULT_SIZE, data_url, image_hash, to_rgb
@@ -85,6 +85,7 @@ def vlm_evaluate(
     mmproj: str | Path | None = None,
     split: str | None = "auto",
     limit: int | None = None,
+    labels: str = "fer2013",
     prompt: str | Path | None = None,
     shots: int = 0,
     image_size: int = DEFAULT_SIZE,
@@ -105,14 +106,15 @@ def vlm_evaluate(
     ``response_format``, ``detail``, ``price_in``, ``price_out``, ``max_cost`` (openai).
     ``cache=None`` keeps answers in memory only.
     """
-    from ..evaluate import default_split
+    from ..evaluate import check_limit, default_split
 
+    check_limit(limit)
     t_start = time.perf_counter()
-    full = data if isinstance(data, FaceSet) else load_dataset(data)
+    full = data if isinstance(data, FaceSet) else load_dataset(data, labels=labels)
     if split == "auto":
         split = default_split(full)
     fs = full.get_split(split)
-    if limit:
+    if limit is not None:
         fs = fs.subset(np.arange(len(fs)) < limit)
     if len(fs) == 0:
         raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
@@ -165,6 +167,7 @@ def vlm_evaluate(
         res = classification_metrics(fs.labels, pred)
         res.update(_summary(be, final, todo, cache_hits, fs, split, model_name, template_name, shots,
                             image_size, batch_size, batch_api, store, t_start))
+        res.update(labels=labels, labels_description=label_set_name(labels))
         return res
     finally:
         store.close()
