@@ -52,11 +52,9 @@ def check_engine_matches(meta: ModelMeta, trt_version: str, gpu: dict | None, pa
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
-    suffixes = (".engine", ".plan")
-    extra = "tensorrt"
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
-        from ..export.tensorrt_export import import_cudart, import_tensorrt
+        from .tensorrt_runtime import import_cudart, import_tensorrt
 
         trt = import_tensorrt()
         self.cudart = import_cudart()

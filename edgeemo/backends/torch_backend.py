@@ -13,8 +13,6 @@ from .base import Backend
 
 class TorchBackend(Backend):
     name = "torch"
-    suffixes = (".pt", ".pth")
-    extra = "train"
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
         torch = require("torch", "train", "Running a .pt checkpoint")

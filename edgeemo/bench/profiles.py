@@ -18,15 +18,14 @@ from typing import Any
 import tomllib
 
 from ..errors import EdgeemoError
-from ..export.pipeline import PRECISIONS
+from ..formats import EXPORT_RUNTIMES, PRECISIONS, RUNTIMES
 from ..hardware import cpu_info, device_tree_model
 
 ENV_DIRS = "EDGEEMO_DEVICES"
 PACKAGE_DIR = Path(__file__).resolve().parent / "devices"
 REPO_DIR = Path(__file__).resolve().parents[2] / "devices"
 SUFFIXES = (".toml", ".yaml", ".yml")
-BACKENDS = ("onnxruntime", "openvino", "tensorrt")
-FORMAT_OF = {"onnxruntime": "onnx", "openvino": "openvino", "tensorrt": "tensorrt"}
+BACKENDS = EXPORT_RUNTIMES
 BOARD_SOURCES = (None, "rss", "tegrastats")
 
 
@@ -189,7 +188,7 @@ def parse_profile(d: dict, where: str) -> Profile:
         for p in precs:
             if p not in PRECISIONS:
                 raise ProfileError(f"{tw}: unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
-        default_dev = {"onnxruntime": "cpu", "openvino": "CPU", "tensorrt": "gpu"}[t["backend"]]
+        default_dev = RUNTIMES[t["backend"]].default_device
         kw["targets"].append(Target(t["backend"], precs, str(t.get("device", default_dev))))
     return Profile(**kw)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import require
-from ..modelmeta import META_KEY, ModelMeta
+from ..modelmeta import META_KEY, ModelMeta, read_onnx_meta
 
 OPSET = 17
 
@@ -20,15 +20,7 @@ def set_metadata(model_proto, meta: ModelMeta) -> None:
     entry.value = meta.to_json()
 
 
-def read_metadata(path: str | Path) -> ModelMeta:
-    onnx = require("onnx", "quantize", "Reading ONNX metadata")
-    m = onnx.load(str(path), load_external_data=False)
-    for p in m.metadata_props:
-        if p.key == META_KEY:
-            return ModelMeta.from_json(p.value, str(path))
-    from ..errors import ModelFileError
-
-    raise ModelFileError(f"{path}: no edgeemo metadata in this ONNX file")
+read_metadata = read_onnx_meta  # an ONNX file's edgeemo metadata, through onnxruntime
 
 
 def _with_flip_tta(model, torch):

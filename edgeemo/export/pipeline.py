@@ -13,12 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import EdgeemoError
+from ..formats import FORMATS, PRECISIONS, artifact_suffix
 from ..model_files import resolve_model
 from .calibration import QuantData, load_quant_data
-
-FORMATS = ("onnx", "openvino", "tensorrt")
-PRECISIONS = ("fp32", "fp16", "int8")
-_SUFFIX = {"onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}
 
 
 @dataclass
@@ -119,7 +116,7 @@ def export_model(
     int8_onnx: Path | None = None
     for fmt in formats:
         for prec in precisions:
-            target = out / fmt / f"{name}.{prec}{_SUFFIX[fmt]}" if fmt != "onnx" else out / f"{name}.{prec}.onnx"
+            target = (out / fmt if fmt != "onnx" else out) / f"{name}.{prec}{artifact_suffix(fmt)}"
             art = Artifact(fmt, prec, str(target))
             try:
                 if fmt == "onnx" and prec == "fp32":

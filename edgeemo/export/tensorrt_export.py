@@ -5,8 +5,8 @@ cached under a key made of the ONNX file's hash, the precision, the TensorRT ver
 the GPU identity (name, compute capability and, on a Jetson, the L4T release). The edgeemo
 metadata, which an engine file cannot hold, is written to a ``.json`` beside it.
 
-TensorRT is imported lazily; where it is missing, :class:`MissingTensorRT` says what to
-install.
+TensorRT is imported lazily; where it is missing,
+:class:`edgeemo.backends.tensorrt_runtime.MissingTensorRT` says what to install.
 """
 
 from __future__ import annotations
@@ -15,45 +15,11 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..backends.tensorrt_runtime import import_tensorrt
 from ..errors import EdgeemoError
+from ..filehash import file_sha256
 from ..hardware import gpu_identity
 from .onnx_export import read_metadata
-
-
-class MissingTensorRT(EdgeemoError):
-    def __init__(self, what: str = "Building or running a TensorRT engine") -> None:
-        super().__init__(
-            f"{what} needs NVIDIA TensorRT's Python bindings and cuda-python, which are not installed. "
-            "On a Jetson they come with JetPack (sudo apt install python3-libnvinfer; pip install cuda-python); "
-            "on an x86 GPU machine: pip install tensorrt cuda-python"
-        )
-
-
-def import_tensorrt():
-    try:
-        import tensorrt as trt
-    except ImportError:
-        raise MissingTensorRT() from None
-    return trt
-
-
-def import_cudart():
-    try:
-        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
-    except ImportError:
-        try:
-            from cuda import cudart  # older cuda-python
-        except ImportError:
-            raise MissingTensorRT("Running a TensorRT engine") from None
-    return cudart
-
-
-def file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: dict, max_batch: int) -> str:
@@ -95,7 +61,7 @@ def build_engine(
     if precision == "int8" and meta.precision != "int8":
         raise EdgeemoError(f"{onnx_path}: an INT8 engine is built from the INT8 (QDQ) ONNX model, "
                            "made by 'edgeemo export --format onnx --precision int8'")
-    key = engine_cache_key(file_digest(onnx_path), precision, trt.__version__, gpu, max_batch)
+    key = engine_cache_key(file_sha256(onnx_path), precision, trt.__version__, gpu, max_batch)
     out = engine_path(cache_dir, meta.model, precision, key)
     sidecar = out.with_suffix(".json")
     if out.exists() and sidecar.exists() and not rebuild:
