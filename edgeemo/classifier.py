@@ -9,6 +9,7 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .model_files import resolve_model
+from .scoring import batched_logits
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -43,11 +44,8 @@ class EmotionClassifier:
 
     def predict_logits(self, faces, batch_size: int = 256) -> np.ndarray:
         """Logits for face crops (N×H×W gray, N×H×W×3 BGR, or a list of crops)."""
-        n = len(faces)
-        if n == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
-        out = [self.backend.predict(self.preprocess(faces[i : i + batch_size])) for i in range(0, n, batch_size)]
-        return np.concatenate(out)
+        return batched_logits(self.backend.predict, faces, batch_size=batch_size, prepare=self.preprocess,
+                              num_classes=len(self.classes))
 
     def predict_proba(self, faces, batch_size: int = 256) -> np.ndarray:
         return softmax(self.predict_logits(faces, batch_size))

@@ -224,32 +224,14 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
 @click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
 def compare(model_ref, data, formats, precisions, split, limit, threads, out, json_out, md_out) -> None:
     """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
-    from rich.table import Table
-
     from .compare import compare as compare_fn
-    from .compare import write_outputs
+    from .compare import print_table, write_outputs
 
     res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
                      limit=limit, threads=threads, out_dir=out, log=console.print)
-    table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split} (n={res['n']})")
-    for col in ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
-                "max Δp", "MB", "p50 ms", "×FP32"):
-        table.add_column(col, justify="right")
-    for r in res["records"]:
-        if "accuracy" not in r:
-            table.add_row(r["format"], r["precision"], r["status"], *[""] * 7, (r.get("reason") or "")[:40])
-            continue
-        lo, hi = r["accuracy_delta_ci95"]
-        table.add_row(
-            r["format"] + (" (ref)" if r.get("reference") else ""), r["precision"], r["status"],
-            f"{r['accuracy']:.4f}", f"{100 * r['accuracy_delta']:+.2f} ({100 * lo:+.2f},{100 * hi:+.2f})",
-            f"{r['mcnemar_p']:.3g}", f"{100 * r['agreement_top1']:.2f}", f"{r['prob_diff_max']:.3f}",
-            f"{r['size_mb']:.2f}", f"{r['latency_ms']['p50']:.3f}",
-            f"{r.get('latency_vs_fp32_same_backend', float('nan')):.2f}",
-        )
-    console.print(table)
-    command = "edgeemo " + " ".join(sys.argv[1:])
-    write_outputs(res, json_out, md_out, command)
+    print_table(res, f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']} (n={res['n']})", console)
+    for path in write_outputs(res, json_out, md_out, "edgeemo " + " ".join(sys.argv[1:])):
+        console.print(f"wrote {path}")
 
 
 # Subcommands that live beside the code they drive. Each module defines one click command and

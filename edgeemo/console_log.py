@@ -7,6 +7,13 @@ text verbatim, and the few styled words are :class:`rich.text.Text` spans (see :
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from rich.console import Console
 from rich.text import Text
 
@@ -19,3 +26,60 @@ def make_console(**kwargs) -> Console:
 def styled(label: str, style: str, rest: str = "") -> Text:
     """``label`` in ``style`` followed by ``rest`` verbatim, e.g. a red "error:" and its message."""
     return Text.assemble((label, style), rest)
+
+
+_BUILD_LOGS: list[Path] = []  # where runtime_output() sends what runtimes print (innermost last)
+
+
+@contextmanager
+def build_log(path: str | Path | None) -> Iterator[Path | None]:
+    """Within this block, :func:`runtime_output` blocks append what they capture to ``path``."""
+    if path is None:
+        yield None
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _BUILD_LOGS.append(path)
+    try:
+        yield path
+    finally:
+        _BUILD_LOGS.pop()
+
+
+def _flush_all() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:  # C stdio buffers of the runtimes' native code
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def runtime_output() -> Iterator[None]:
+    """Send what a runtime prints while it builds (Python prints and its native code's writes to file
+    descriptors 1 and 2) to the current :func:`build_log` instead of the terminal. Outside a
+    ``build_log`` block it changes nothing."""
+    if not _BUILD_LOGS:
+        yield
+        return
+    _flush_all()
+    with open(_BUILD_LOGS[-1], "a", encoding="utf-8", errors="replace") as log:
+        saved = [os.dup(1), os.dup(2)]
+        old_out, old_err = sys.stdout, sys.stderr
+        try:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            sys.stdout = sys.stderr = log
+            yield
+        finally:
+            _flush_all()
+            sys.stdout, sys.stderr = old_out, old_err
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)

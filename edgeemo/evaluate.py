@@ -5,17 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .classifier import EmotionClassifier
-from .data import FaceSet, load_dataset
-from .errors import EdgeemoError
-from .metrics import classification_metrics
-
-
-def default_split(fs: FaceSet) -> str | None:
-    """PrivateTest where the data has splits (the protocol's report split), else all rows."""
-    return "PrivateTest" if (fs.split == 2).any() else None
+from .data import FaceSet
+from .scoring import score_backend
+from .selection import select_faces
 
 
 def evaluate(
@@ -27,32 +20,30 @@ def evaluate(
     batch_size: int = 256,
     limit: int | None = None,
     threads: int | None = None,
+    labels: str = "fer2013",
 ) -> dict:
-    """Score ``model`` on ``data`` and return the metrics dict (see :func:`classification_metrics`)
-    plus ``model``, ``backend``, ``data``, ``split`` and ``seconds``."""
-    fs = data if isinstance(data, FaceSet) else load_dataset(data)
-    if split == "auto":
-        split = default_split(fs)
-    fs = fs.get_split(split)
-    if limit:
-        fs = fs.subset(np.arange(len(fs)) < limit)
-    if len(fs) == 0:
-        raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
+    """Score ``model`` on ``data`` and return the metrics dict (see
+    :func:`~edgeemo.metrics.classification_metrics`) plus ``model``, ``backend``, ``data``, ``split``,
+    ``labels`` and ``seconds``. ``split`` and ``limit`` select as :func:`~edgeemo.selection.select_faces`."""
+    sel = select_faces(data, split=split, limit=limit, labels=labels)
+    fs = sel.faces
     clf = EmotionClassifier(model, backend=backend, threads=threads)
-    t0 = time.perf_counter()
-    pred = clf.predict_proba(fs.images, batch_size).argmax(1)
-    seconds = time.perf_counter() - t0
-    res = classification_metrics(fs.labels, pred)
-    res.update({
-        "model": clf.meta.model,
-        "model_file": str(clf.path),
-        "backend": clf.backend.name,
-        "provider": clf.backend.provider,
-        "precision": clf.meta.precision,
-        "data": fs.source,
-        "split": split or "all",
-        "dropped": fs.dropped,
-        "seconds": seconds,
-    })
-    clf.close()
+    try:
+        t0 = time.perf_counter()
+        res = score_backend(clf.backend, fs.images, fs.labels, batch_size=batch_size).metrics
+        seconds = time.perf_counter() - t0
+        res.update({
+            "model": clf.meta.model,
+            "model_file": str(clf.path),
+            "backend": clf.backend.name,
+            "provider": clf.backend.provider,
+            "precision": clf.meta.precision,
+            "data": fs.source,
+            "split": sel.split,
+            "labels": sel.labels,
+            "dropped": fs.dropped,
+            "seconds": seconds,
+        })
+    finally:
+        clf.close()
     return res

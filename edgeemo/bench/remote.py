@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeemoError, ModelFileError
+from ..formats import format_of
 from ..model_files import REGISTRY_NAMES, resolve_model
 from ..version import code_version
-from .profiles import FORMAT_OF, Profile
+from .profiles import Profile
 from .runner import BenchOptions, Row, _model_name, _row_record, ensure_artifacts
 
 CALIB_VAL = 1000  # PublicTest faces shipped for choosing the INT8 recipe on the board
@@ -135,28 +136,23 @@ def write_subset(data: str | Path, split: str | None, limit: int | None, dest: P
                  n_val: int = CALIB_VAL) -> dict:
     """The faces the board needs: the evaluated split (first ``limit``) and, where the data has
     splits, a stratified Training sample (INT8 calibration) and PublicTest sample (recipe choice)."""
-    from ..data import SPLITS, load_dataset
-    from ..evaluate import default_split
-    from ..export.calibration import stratified_indices
+    from ..data import SPLITS
+    from ..selection import select_faces, stratified_subset
 
-    fs = load_dataset(data)
-    split = default_split(fs) if split in (None, "auto") else split
-    ev = fs.get_split(None if split == "all" else split)
-    if limit:
-        ev = ev.subset(np.arange(len(ev)) < limit)
+    sel = select_faces(data, split=split or "auto", limit=limit)
+    fs, ev, split = sel.full, sel.faces, sel.split
     parts = [(ev.images, ev.labels, ev.split)]
-    if (fs.split == 0).any() and (fs.split == 1).any() and split not in (None, "all"):
+    if (fs.split == 0).any() and (fs.split == 1).any() and split != "all":
         for name, n in (("Training", n_calib), ("PublicTest", n_val)):
             if name == split:
                 continue
-            s = fs.get_split(name)
-            idx = np.sort(stratified_indices(s.labels, n)) if len(s) > n else np.arange(len(s))
-            parts.append((s.images[idx], s.labels[idx], s.split[idx]))
+            s = stratified_subset(fs.get_split(name), n)
+            parts.append((s.images, s.labels, s.split))
     np.savez_compressed(dest, images=np.concatenate([p[0] for p in parts]),
                         labels_fer7=np.concatenate([p[1] for p in parts]).astype(np.int8),
                         split_id=np.concatenate([p[2] for p in parts]).astype(np.int8),
                         split_names=np.array(SPLITS))
-    return {"path": str(data), "split": split or "all", "limit": limit, "n": len(ev)}
+    return {"path": str(data), "split": split, "limit": limit, "n": len(ev)}
 
 
 def run_remote(
@@ -188,7 +184,7 @@ def run_remote(
         (stage / "export").mkdir(parents=True)
         shutil.copyfile(profile.path, stage / f"{profile.name}{Path(profile.path).suffix}")
         remote_models = []
-        portable = list(dict.fromkeys((FORMAT_OF[t.backend], p) for t in profile.targets for p in t.precisions
+        portable = list(dict.fromkeys((format_of(t.backend), p) for t in profile.targets for p in t.precisions
                                       if t.backend != "tensorrt"
                                       and (not opts.backends or t.backend in opts.backends)
                                       and (not opts.precisions or p in opts.precisions)))

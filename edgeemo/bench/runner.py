@@ -8,7 +8,6 @@ results with a status and the reason; Ctrl-C stops the sweep and keeps the finis
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -23,8 +22,10 @@ import numpy as np
 
 from ..errors import EdgeemoError, ModelFileError
 from ..export.pipeline import Artifact, artifact_size_mb, export_model
+from ..filehash import file_sha256
+from ..formats import format_of
 from ..model_files import REGISTRY_NAMES, resolve_model
-from .profiles import FORMAT_OF, Profile, Target
+from .profiles import Profile, Target
 from .vlm_rows import BACKEND_NAMES, VlmSpec, base_record, run_vlm_row, with_options
 from .worker import spawn
 
@@ -82,14 +83,6 @@ class Row:
     info: dict | None = None  # model_info()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _model_name(src: Path) -> str:
     if src.suffix == ".onnx":
         from ..export.onnx_export import read_metadata
@@ -106,7 +99,7 @@ def _file_sig(path: str) -> list:
 def _from_manifest(src_sha: str, out: Path) -> dict[tuple[str, str], Artifact]:
     """Artifacts an earlier 'edgeemo export' of the same FP32 ONNX file left in ``out``."""
     fp32 = next(out.glob("*.fp32.onnx"), None)
-    if fp32 is None or _sha256(fp32) != src_sha:
+    if fp32 is None or file_sha256(fp32) != src_sha:
         return {}
     try:
         manifest = json.loads((out / "manifest.json").read_text())
@@ -127,7 +120,7 @@ def ensure_artifacts(
         stamp = json.loads(stamp_path.read_text())
     except (OSError, ValueError):
         stamp = {}
-    src_sha = _sha256(src)
+    src_sha = file_sha256(src)
     have: dict[tuple[str, str], Artifact] = {}
     if not rebuild and src_sha in (stamp.get("source_sha256"), stamp.get("fp32_sha256")):
         for entry in stamp.get("artifacts", {}).values():
@@ -170,7 +163,7 @@ def ensure_artifacts(
                                    "artifact": asdict(a)}
     fp32 = out / entries["onnx/fp32"]["file"] if "onnx/fp32" in entries else next(out.glob("*.fp32.onnx"), None)
     stamp = {"source": str(src), "source_sha256": src_sha,
-             "fp32_sha256": _sha256(fp32) if fp32 and fp32.exists() else None, "artifacts": entries}
+             "fp32_sha256": file_sha256(fp32) if fp32 and fp32.exists() else None, "artifacts": entries}
     stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
     # manifest.json (as 'edgeemo export' writes it): ours replace theirs for the same format/precision
     try:
@@ -185,19 +178,12 @@ def ensure_artifacts(
 
 def prepare_faces(data: str | Path, split: str | None, limit: int | None, dest: Path) -> dict:
     """Load the labelled faces once, keep the split (and the first ``limit``), save them for the workers."""
-    from ..data import load_dataset
-    from ..evaluate import default_split
+    from ..selection import select_faces
 
-    fs = load_dataset(data)
-    split = default_split(fs) if split in (None, "auto") else split
-    fs = fs.get_split(None if split == "all" else split)
-    if limit:
-        fs = fs.subset(np.arange(len(fs)) < limit)
-    if len(fs) == 0:
-        raise EdgeemoError(f"{data}: no labelled faces in split {split}")
+    sel = select_faces(data, split=split or "auto", limit=limit)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(dest, images=fs.images, labels=fs.labels.astype(np.int64))
-    return {"path": str(data), "split": split or "all", "limit": limit, "n": len(fs), "faces": str(dest)}
+    np.savez(dest, images=sel.faces.images, labels=sel.faces.labels.astype(np.int64))
+    return {"path": str(data), "split": sel.split, "limit": limit, "n": len(sel.faces), "faces": str(dest)}
 
 
 def _versions() -> dict:
@@ -282,7 +268,7 @@ def _row_record(row: Row) -> dict:
     rec = {k: None for k in RECORD_KEYS}
     rec.update({"model": row.model, "model_ref": row.model_ref, "backend": t.backend if t else None,
                 "device": t.device if t else None, "precision": row.precision,
-                "format": FORMAT_OF[t.backend] if t else None, "n": 0})
+                "format": format_of(t.backend) if t else None, "n": 0})
     if row.info:
         rec["model_info"] = row.info
     if row.artifact is not None:
@@ -299,7 +285,7 @@ def model_info(src: Path, out: Path) -> dict:
         shown = src.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         shown = src
-    info: dict = {"source": str(shown), "sha256": _sha256(src)[:16]}
+    info: dict = {"source": str(shown), "sha256": file_sha256(src)[:16]}
     fp32 = next(out.glob("*.fp32.onnx"), None)
     if fp32 is None:
         return info
@@ -338,12 +324,12 @@ def plan_rows(models: list[str], profile: Profile, opts: BenchOptions, export_di
             rows.append(Row(ref, ref, None, None, record={"status": "not trained" if untrained else "failed",
                                                           "reason": str(exc)}))
             continue
-        wanted = list(dict.fromkeys((FORMAT_OF[t.backend], p) for t, p in pairs))
+        wanted = list(dict.fromkeys((format_of(t.backend), p) for t, p in pairs))
         arts = ensure_artifacts(src, wanted, export_dir / name, data=data, budget=opts.export_budget,
                                 n_calib=opts.n_calib, rebuild=opts.rebuild, log=log)
         info = model_info(src, export_dir / name)
         for t, p in pairs:
-            a = arts[(FORMAT_OF[t.backend], p)]
+            a = arts[(format_of(t.backend), p)]
             rec = {} if a.status == "ok" else {"status": a.status, "reason": a.reason}
             rows.append(Row(name, str(ref), t, p, a, rec, info))
     return rows

@@ -9,28 +9,16 @@ only then the labelled faces are loaded for accuracy, so they do not count in th
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from ..memory import peak_rss_mb
+
 MARKER = "EDGEEMO_RECORD "
-
-
-def memory_hwm_mb() -> float:
-    """This process's peak resident set so far (VmHWM; ru_maxrss where /proc is absent)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def _open(job: dict):
@@ -71,13 +59,13 @@ def measure(job: dict) -> dict:
         else:
             rec["board_note"] = "tegrastats not found: no board RAM or power figures"
     try:
-        base_mb = memory_hwm_mb()
+        base_mb = peak_rss_mb()
         t0 = time.perf_counter()
         be, t_import = _open(job)
         t_load = time.perf_counter()
         rng = np.random.default_rng(0)
         pre = be.meta.preprocess
-        fake = rng.integers(0, 256, size=(max(job["batch"], job["throughput_batch"]), 48, 48), dtype=np.uint8)
+        fake = rng.integers(0, 256, size=(max(job["batch"], job["throughput_batch"]), *pre.size), dtype=np.uint8)
         x_all = pre(fake)
         x1 = np.ascontiguousarray(x_all[: job["batch"]])
         xb = np.ascontiguousarray(x_all[: job["throughput_batch"]])
@@ -101,7 +89,7 @@ def measure(job: dict) -> dict:
         rec["throughput_fps"] = tb / (tp["mean"] / 1e3)
         rec["throughput_batch"] = tb
         rec["throughput_runs"] = tp["n"]
-        rec["peak_rss_mb"] = memory_hwm_mb() - base_mb
+        rec["peak_rss_mb"] = peak_rss_mb() - base_mb
         rec["baseline_rss_mb"] = base_mb
         if sampler is not None:
             # the loop ran warm-up + timed runs; count the timed ones against the sampled window
@@ -112,11 +100,9 @@ def measure(job: dict) -> dict:
         if job.get("faces"):
             z = np.load(job["faces"])
             images, labels = z["images"], z["labels"].astype(np.int64)
-            eb = int(job.get("eval_batch", 128))
-            pred = np.concatenate([be.predict(pre(images[i : i + eb])).argmax(1) for i in range(0, len(images), eb)])
-            from ..metrics import classification_metrics
+            from ..scoring import score_backend
 
-            m = classification_metrics(labels, pred)
+            m = score_backend(be, images, labels, batch_size=int(job.get("eval_batch", 128))).metrics
             rec.update({"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]})
         else:
             rec.update({"accuracy": None, "macro_f1": None, "n": 0})
