@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cliargs import csv_list
 from .console_log import make_console, styled
 from .errors import EdgeemoError
 
@@ -176,14 +177,6 @@ def info(model_ref) -> None:
                                    **be.meta.to_dict()}))
 
 
-def _csv_list(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Accept both repeated options and comma lists: --format onnx,openvino."""
-    out: list[str] = []
-    for v in values:
-        out += [x.strip().lower() for x in v.split(",") if x.strip()]
-    return tuple(dict.fromkeys(out))
-
-
 @main.command()
 @click.option("--model", "model_ref", required=True,
               help="'default', a registry name with a trained checkpoint, a .pt checkpoint or an FP32 .onnx file.")
@@ -202,7 +195,7 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
     """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8."""
     from .export.pipeline import export_model
 
-    arts = export_model(model_ref, _csv_list(formats), _csv_list(precisions), out_dir=out, data=data,
+    arts = export_model(model_ref, csv_list(formats), csv_list(precisions), out_dir=out, data=data,
                         budget=budget, n_calib=calib_size, tta=tta, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
     if failed:
@@ -227,7 +220,7 @@ def compare(model_ref, data, formats, precisions, split, limit, threads, out, js
     from .compare import compare as compare_fn
     from .compare import print_table, write_outputs
 
-    res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
+    res = compare_fn(model_ref, data, formats=csv_list(formats), precisions=csv_list(precisions), split=split,
                      limit=limit, threads=threads, out_dir=out, log=console.print)
     print_table(res, f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']} (n={res['n']})", console)
     for path in write_outputs(res, json_out, md_out, "edgeemo " + " ".join(sys.argv[1:])):

@@ -66,7 +66,7 @@ def _untrained() -> str | None:
 @pytest.fixture(scope="module")
 def small_fer(fer_npz, tmp_path_factory) -> Path:
     """200 PrivateTest faces to score, with small Training/PublicTest samples for INT8 calibration."""
-    from edgeemo.bench.remote import write_subset
+    from edgeemo.bench.faces import write_subset
 
     path = tmp_path_factory.mktemp("faces") / "fer_small.npz"
     write_subset(fer_npz, "PrivateTest", 200, path, n_calib=256, n_val=150)
@@ -193,35 +193,50 @@ def test_ctrl_c_keeps_the_rows_already_measured(sweep, small_fer):
 
 
 def test_artifacts_are_reused_only_while_the_source_is_unchanged(bench_model, tmp_path):
-    import shutil
+    import onnx
 
-    from edgeemo.bench.runner import ensure_artifacts
-    from edgeemo.export.onnx_export import read_metadata
+    from edgeemo.export.onnx_export import set_metadata
+    from edgeemo.export.pipeline import export_artifacts
+    from edgeemo.modelmeta import read_onnx_meta
 
-    name = read_metadata(bench_model).model
-    out = tmp_path / "export" / name
-    logs: list[str] = []
-    # what 'edgeemo export' left behind: the FP32 hub file and its manifest
-    out.mkdir(parents=True)
-    shutil.copyfile(bench_model, out / f"{name}.fp32.onnx")
-    (out / "manifest.json").write_text(json.dumps([{"format": "onnx", "precision": "fp32", "status": "ok",
-                                                    "path": str(out / f"{name}.fp32.onnx"), "size_mb": 1.0}]))
-    got = ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
-    assert got[("onnx", "fp32")].status == "ok" and logs == [f"reusing 1 artifact(s) in {out}"]
-    stamp = json.loads((out / "bench.stamp.json").read_text())
-    assert stamp["fp32_sha256"] == stamp["source_sha256"] and "onnx/fp32" in stamp["artifacts"]
+    meta = read_onnx_meta(bench_model)
+    export, logs = tmp_path / "export", []
+    got = export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    hub = Path(got[("onnx", "fp32")].path)
+    # keyed by the source's weights: export/NAME/KEY/
+    assert hub.parent == export / meta.model / meta.source_sha256[:12] and not any("reusing" in ln for ln in logs)
+    logs.clear()
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert logs == [f"reusing 1 artifact(s) in {hub.parent}"]
     # INT8 without faces is skipped, not failed, and says what to pass
-    got = ensure_artifacts(bench_model, [("onnx", "int8")], out, data=None, log=logs.append)
+    got = export_artifacts(bench_model, [("onnx", "int8")], export_dir=export, log=logs.append)
     assert got[("onnx", "int8")].status == "skipped" and "--data" in got[("onnx", "int8")].reason
-    # --rebuild exports again even though everything is in place
+    # --rebuild builds again even though everything is in place
     logs.clear()
-    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, rebuild=True, log=logs.append)
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, rebuild=True, log=logs.append)
     assert not any(line.startswith("reusing") for line in logs)
-    # a stamp for another source is not trusted
-    stamp = json.loads((out / "bench.stamp.json").read_text())
-    stamp["source_sha256"] = stamp["fp32_sha256"] = "0" * 64
-    (out / "bench.stamp.json").write_text(json.dumps(stamp))
-    (out / "manifest.json").unlink()
+    # a file changed behind the cache's back is not trusted
+    hub.write_bytes(hub.read_bytes() + b"\0")
     logs.clear()
-    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
-    assert not any(line.startswith("reusing") for line in logs)
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert not any(line.startswith("reusing") for line in logs) and read_onnx_meta(hub).model == meta.model
+    # other weights get their own folder, next to the first
+    other = onnx.load(str(bench_model))
+    set_metadata(other, type(meta)(**{**meta.__dict__, "source_sha256": "f" * 64}))
+    onnx.save(other, str(tmp_path / "other.onnx"))
+    got = export_artifacts(tmp_path / "other.onnx", [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert Path(got[("onnx", "fp32")].path).parent == export / meta.model / ("f" * 12)
+    assert hub.exists()
+
+
+def test_untrained_registry_models_keep_a_row(tmp_path, monkeypatch):
+    """A registry name with no checkpoint anywhere stays in the table as 'not trained', saying how to train it."""
+    from edgeemo import model_files
+    from edgeemo.bench.artifacts import resolve_sources
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EDGEEMO_MODELS", raising=False)
+    monkeypatch.setattr(model_files, "REPO_WEIGHTS", tmp_path / "no-weights")  # as in an installed package
+    cnn1, missing = resolve_sources(["cnn1", str(tmp_path / "gone.onnx")])
+    assert cnn1.status == "not trained" and "edgeemo train --model cnn1" in cnn1.reason
+    assert missing.status == "failed" and "gone.onnx" in missing.reason

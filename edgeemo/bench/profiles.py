@@ -20,6 +20,7 @@ import tomllib
 from ..errors import EdgeemoError
 from ..formats import EXPORT_RUNTIMES, PRECISIONS, RUNTIMES
 from ..hardware import cpu_info, device_tree_model
+from .vlm_options import ALL_OPTIONS
 
 ENV_DIRS = "EDGEEMO_DEVICES"
 PACKAGE_DIR = Path(__file__).resolve().parent / "devices"
@@ -164,8 +165,6 @@ def parse_profile(d: dict, where: str) -> Profile:
     vlm = d.get("vlm", {})
     if not isinstance(vlm, dict):
         raise ProfileError(f"{where}: [vlm] must be a table of vision-LLM options, e.g. n_gpu_layers = -1")
-    from .vlm_rows import ALL_OPTIONS
-
     bad = set(vlm) - set(ALL_OPTIONS)
     if bad:
         raise ProfileError(f"{where}: unknown [vlm] key(s) {', '.join(sorted(bad))}; allowed: {', '.join(ALL_OPTIONS)}")

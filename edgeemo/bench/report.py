@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 
 from ..console_log import styled
-from .runner import RECORD_KEYS
-
-LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
+from .schema import LAT_KEYS, RECORD_KEYS, is_vlm, row_label
 
 
 def _f(v, fmt: str) -> str:
@@ -52,17 +50,8 @@ def model_notes(result: dict) -> list[str]:
     return list(seen.values())
 
 
-def is_vlm(r: dict) -> bool:
-    return str(r.get("kind") or "").startswith("vision LLM")
-
-
 def _pct(v) -> str:
     return "" if v is None else f"{100 * v:.1f}%"
-
-
-def row_label(r: dict) -> str:
-    dev = f"/{r['device']}" if r.get("device") and r["device"].lower() not in ("cpu",) else ""
-    return f"{r['model']} {r.get('backend') or ''}{dev} {r.get('precision') or ''}".strip()
 
 
 def print_table(result: dict, console) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..memory import peak_rss_mb
-from .worker import _rounded, run_job
+from .jobs import rounded, run_job
 
 
 def gguf_precision(path: str | Path) -> str | None:
@@ -84,7 +84,7 @@ def measure(job: dict) -> dict:
         if res["cache_hits"]:
             rec["note"] = (f"{res['cache_hits']} of {res['n']} answers came from the response cache; their latency "
                            "is the one recorded when they were asked (--vlm-refresh asks again)")
-    out = _rounded(rec)
+    out = rounded(rec)
     out["cost_usd"] = res.get("cost_usd")  # fractions of a cent add up over a dataset: kept whole
     return out
 

@@ -8,17 +8,13 @@ only then the labelled faces are loaded for accuracy, so they do not count in th
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-import traceback
-from collections.abc import Callable
 
 import numpy as np
 
 from ..memory import peak_rss_mb
-
-MARKER = "EDGEEMO_RECORD "
+from .jobs import rounded, run_job
 
 
 def _open(job: dict):
@@ -111,54 +107,7 @@ def measure(job: dict) -> dict:
         if sampler is not None:
             sampler.stop()
     rec["status"] = "ok"
-    return _rounded(rec)
-
-
-def _rounded(obj, digits: int = 4):
-    """Floats to ``digits`` decimals (0.1 µs for milliseconds): readable files, no false precision."""
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: _rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_rounded(v, digits) for v in obj]
-    return obj
-
-
-def spawn(module: str, job: dict, timeout_s: float) -> dict:
-    """Run ``python -m module`` with ``job`` on stdin in a fresh process and return its record;
-    a timeout or a process that printed no record comes back as a record with status and reason."""
-    import subprocess
-
-    try:
-        res = subprocess.run([sys.executable, "-m", module], input=json.dumps(job), capture_output=True, text=True,
-                             timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"the row took over {timeout_s:.0f} s and was stopped (the profile's "
-                                               "timeout_s or --timeout sets the limit)"}
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith(MARKER)]
-    if not lines:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
-        return {"status": "failed", "reason": f"the measuring process exited with code {res.returncode} "
-                                              f"without a result: {' | '.join(tail)[-500:]}"}
-    return json.loads(lines[-1][len(MARKER):])
-
-
-def run_job(measure_fn: Callable[[dict], dict]) -> int:
-    """Read the job from stdin, measure it, print the record line; any failure becomes the record."""
-    job = json.loads(sys.stdin.read())
-    try:
-        rec = measure_fn(job)
-    except Exception as exc:  # any failure becomes the row's status and reason
-        from ..errors import EdgeemoError
-
-        reason = str(exc) if isinstance(exc, EdgeemoError) else f"{type(exc).__name__}: {exc}"
-        rec = {"status": "failed", "reason": reason.strip()[:1000]}
-        if not isinstance(exc, EdgeemoError):
-            rec["traceback"] = traceback.format_exc()[-2000:]
-    sys.stdout.write("\n" + MARKER + json.dumps(rec) + "\n")
-    sys.stdout.flush()
-    return 0
+    return rounded(rec)
 
 
 def main() -> int:
