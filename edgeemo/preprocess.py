@@ -52,6 +52,11 @@ class Preprocess:
 _INTERP = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
+def interpolation_flag(name: str) -> int:
+    """OpenCV's flag for a :attr:`Preprocess.interpolation` name (``area`` for an unknown one)."""
+    return _INTERP.get(name, cv2.INTER_AREA)
+
+
 def _to_gray(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         return img
@@ -77,7 +82,7 @@ def preprocess(faces: np.ndarray | list[np.ndarray], spec: Preprocess) -> np.nda
     else:
         items = list(faces) if not isinstance(faces, np.ndarray) or faces.ndim in (3, 4) else [faces]
         gray = np.empty((len(items), h, w), dtype=np.uint8)
-        interp = _INTERP.get(spec.interpolation, cv2.INTER_AREA)
+        interp = interpolation_flag(spec.interpolation)
         for i, img in enumerate(items):
             g = _to_gray(np.asarray(img))
             if g.dtype != np.uint8:

@@ -36,6 +36,22 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     scores on the FER+ majority instead of the original FER2013 label).
     """
     path = Path(path)
+    z, keys = _open(path)
+    images = _images(z, path)
+    n = len(images)
+    soft = ferplus_soft_labels(z["ferplus_votes"]) if "ferplus_votes" in keys else None
+    y = _labels(z, keys, path, labels)
+    if len(y) != n:
+        raise DataError(f"{path}: {len(y)} labels for {n} images")
+    dropped: dict[str, int] = {}
+    keep = _kept_rows(z, keys, y, dropped)
+    fs = FaceSet(images=images, labels=y, split=_splits(z, keys, n), source=str(path), soft=soft)
+    out = fs.subset(keep) if not keep.all() else fs
+    out.dropped = dropped
+    return out
+
+
+def _open(path: Path) -> tuple[_Arrays, set[str]]:
     if not path.exists():
         raise DataError(f"{path}: no such file")
     try:
@@ -44,10 +60,14 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single array (.npy), not an .npz archive of named arrays")
-    z = _Arrays(npz, path)
     keys = set(npz.files)
     if "images" not in keys:
         raise DataError(f"{path}: no 'images' array (found: {', '.join(sorted(keys)) or 'nothing'})")
+    return _Arrays(npz, path), keys
+
+
+def _images(z: _Arrays, path: Path) -> np.ndarray:
+    """N×H×W uint8 (a trailing channel of 1 dropped; floats in 0..1 scaled to 0..255)."""
     images = z["images"]
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -57,12 +77,11 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
             images = images * 255.0
         images = np.clip(images, 0, 255).astype(np.uint8)
-    n = len(images)
+    return images
 
-    dropped: dict[str, int] = {}
-    soft = None
-    if "ferplus_votes" in keys:
-        soft = ferplus_soft_labels(z["ferplus_votes"])
+
+def _labels(z: _Arrays, keys: set[str], path: Path, labels: str) -> np.ndarray:
+    """FER7 labels (``EXCLUDED`` for classes outside them) from whichever label array applies."""
     if labels == "ferplus":
         if "ferplus_majority" not in keys:
             raise DataError(f"{path}: labels='ferplus' needs a 'ferplus_majority' array")
@@ -72,38 +91,43 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raw = z["ferplus_majority"].astype(np.int64)
         y = remap(raw, fer_names)
         y[raw < 0] = EXCLUDED
-    elif "labels_fer7" in keys:
-        y = z["labels_fer7"].astype(np.int64)
-    elif "labels" in keys:
-        raw = z["labels"].astype(np.int64)
-        names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
-        try:
-            y = remap(raw, names)
-        except KeyError as exc:
-            raise DataError(f"{path}: class_names holds a class edgeemo cannot map: {exc}") from exc
-        bad = (raw < 0) | (raw >= len(names))
-        if bad.any():
-            raise DataError(
-                f"{path}: {int(bad.sum())} labels fall outside 0..{len(names) - 1} "
-                f"(first at row {int(np.flatnonzero(bad)[0])})"
-            )
-    else:
+        return y
+    if "labels_fer7" in keys:
+        return z["labels_fer7"].astype(np.int64)
+    if "labels" not in keys:
         raise DataError(f"{path}: no 'labels' or 'labels_fer7' array")
-    if len(y) != n:
-        raise DataError(f"{path}: {len(y)} labels for {n} images")
+    raw = z["labels"].astype(np.int64)
+    names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
+    try:
+        y = remap(raw, names)
+    except KeyError as exc:
+        raise DataError(f"{path}: class_names holds a class edgeemo cannot map: {exc}") from exc
+    bad = (raw < 0) | (raw >= len(names))
+    if bad.any():
+        raise DataError(
+            f"{path}: {int(bad.sum())} labels fall outside 0..{len(names) - 1} "
+            f"(first at row {int(np.flatnonzero(bad)[0])})"
+        )
+    return y
 
+
+def _splits(z: _Arrays, keys: set[str], n: int) -> np.ndarray:
+    """Each row's index in :data:`SPLITS` (``-1`` where the file says none)."""
     if "split_id" in keys:
         split = z["split_id"].astype(np.int8)
         if "split_names" in keys:
             names = [str(s) for s in z["split_names"]]
             order = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in names], dtype=np.int8)
             split = np.where(split >= 0, order[np.clip(split, 0, len(order) - 1)], -1).astype(np.int8)
-    elif "split" in keys and z["split"].dtype.kind in "US":
-        split = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in z["split"]], dtype=np.int8)
-    else:
-        split = np.full(n, -1, dtype=np.int8)
+        return split
+    if "split" in keys and z["split"].dtype.kind in "US":
+        return np.array([SPLITS.index(s) if s in SPLITS else -1 for s in z["split"]], dtype=np.int8)
+    return np.full(n, -1, dtype=np.int8)
 
-    keep = np.ones(n, dtype=bool)
+
+def _kept_rows(z: _Arrays, keys: set[str], y: np.ndarray, dropped: dict[str, int]) -> np.ndarray:
+    """Rows to keep: not altered (``pixel_source != 0``) and inside the 7 classes; the others are counted."""
+    keep = np.ones(len(y), dtype=bool)
     if "pixel_source" in keys:
         lossy = z["pixel_source"] != 0
         if lossy.any():
@@ -112,9 +136,4 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     excluded = (y == EXCLUDED) & keep
     if excluded.any():
         dropped["class outside the 7 FER2013 classes (e.g. contempt)"] = int(excluded.sum())
-    keep &= y != EXCLUDED
-
-    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft)
-    out = fs.subset(keep) if not keep.all() else fs
-    out.dropped = dropped
-    return out
+    return keep & (y != EXCLUDED)

@@ -103,9 +103,7 @@ def vlm_evaluate(
         batch_size = 1  # one face per prompt: LLaVA is trained on single images
     ex_imgs, ex_labels = pick_examples(sel.full, shots, seed) if shots else (np.zeros((0, 1, 1), np.uint8), [])
     template_name = str(prompt) if prompt else ("single" if backend == "llava" else "batch")
-    spec = PromptSpec(load_template(template_name), CLASSES,
-                      [Example(image_hash(im), int(lab)) for im, lab in zip(ex_imgs, ex_labels)])
-    spec.text(1)  # fail early on a bad template
+    spec = _prompt_spec(template_name, ex_imgs, ex_labels)
     be = make_backend(backend, str(model), mmproj=mmproj, seed=seed, image_size=image_size,
                       batch_api=batch_api, **backend_options)
     be.resume_hint = RESUME_HINT if cache is not None else NO_CACHE_HINT
@@ -128,6 +126,13 @@ def vlm_evaluate(
         store.close()
         if hasattr(be, "close"):
             be.close()
+
+
+def _prompt_spec(template_name: str, ex_imgs: np.ndarray, ex_labels) -> PromptSpec:
+    spec = PromptSpec(load_template(template_name), CLASSES,
+                      [Example(image_hash(im), int(lab)) for im, lab in zip(ex_imgs, ex_labels)])
+    spec.text(1)  # fail early on a bad template
+    return spec
 
 
 RESUME_HINT = "answers so far are cached: run again to resume"
