@@ -16,7 +16,7 @@ from .vlm_options import parse_vlm_spec
 
 
 def _console():
-    return make_console(width=None if sys.stdout.isatty() else 160)
+    return make_console()
 
 
 def _list_devices(console) -> None:
@@ -24,7 +24,7 @@ def _list_devices(console) -> None:
 
     from .profiles import list_profiles, read_profile_file
 
-    table = Table(title="device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, repository, package)")
+    table = Table(title="device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, the package)")
     for c in ("name", "matches here", "targets", "file"):
         table.add_column(c)
     for name, path in list_profiles().items():
@@ -94,7 +94,7 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
           min_accuracy, vlms, vlm_opts, vlm_limit, vlm_cache, vlm_refresh, hosts, remote_python, remote_dir,
           ssh_options, keep_remote, force, list_devices) -> None:
     """Accuracy, macro-F1, latency (mean/std/p50..p99), throughput, cold start, peak memory and size
-    for each model × backend × precision of a device profile."""
+    for each model × backend × precision of a device profile (shipped: edgeemo/bench/devices/*.toml)."""
     from .profiles import detect_device, load_profile
     from .sweep import BenchOptions
 

@@ -1,9 +1,9 @@
 """Device profiles: one TOML (or YAML) file per target saying what to run and how to recognise it.
 
-Profiles are looked up by name in, in order: the folders in ``$EDGEEMO_DEVICES`` (``os.pathsep``
-separated), ``./devices`` in the working directory, the repository's ``devices/`` (source
-checkouts), and the copy shipped inside the package (``edgeemo/bench/devices``). The first file
-named ``NAME.toml`` (or ``.yaml``/``.yml``) wins, so adding a device is adding a file. A path to a
+The shipped profiles are package data (``edgeemo/bench/devices/*.toml``, their only copy). Profiles
+are looked up by name in, in order: the folders in ``$EDGEEMO_DEVICES`` (``os.pathsep``
+separated), ``./devices`` in the working directory, and the package. The first file named
+``NAME.toml`` (or ``.yaml``/``.yml``) wins, so adding a device is adding a file. A path to a
 profile file works wherever a name does.
 """
 
@@ -24,7 +24,6 @@ from .vlm_options import ALL_OPTIONS
 
 ENV_DIRS = "EDGEEMO_DEVICES"
 PACKAGE_DIR = Path(__file__).resolve().parent / "devices"
-REPO_DIR = Path(__file__).resolve().parents[2] / "devices"
 SUFFIXES = (".toml", ".yaml", ".yml")
 BACKENDS = EXPORT_RUNTIMES
 BOARD_SOURCES = (None, "rss", "tegrastats")
@@ -217,7 +216,7 @@ def read_profile_file(path: str | Path) -> Profile:
 def profile_dirs() -> list[Path]:
     """Folders searched for profiles, first match wins."""
     dirs = [Path(p) for p in os.environ.get(ENV_DIRS, "").split(os.pathsep) if p]
-    dirs += [Path.cwd() / "devices", REPO_DIR, PACKAGE_DIR]
+    dirs += [Path.cwd() / "devices", PACKAGE_DIR]
     out: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
