@@ -14,7 +14,7 @@ from .cliargs import csv_list
 from .console_log import make_console, styled
 from .errors import EdgeemoError
 
-console = make_console(width=None if sys.stdout.isatty() else 160)
+console = make_console()
 err_console = make_console(stderr=True)
 
 
@@ -139,28 +139,38 @@ def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_o
         console.print(f"wrote {confusion_png}")
 
 
+def _model_cost(name: str) -> tuple[str, str]:
+    """Parameters and multiply-adds per face of a registry model ('' without torch)."""
+    try:
+        from .models import build_model, get_spec
+        from .models.complexity import count_macs, count_params
+
+        m, pre = build_model(name), get_spec(name).preprocess
+    except EdgeemoError:
+        return "", ""
+    return f"{count_params(m) / 1e6:.2f} M", f"{count_macs(m, (pre.channels, *pre.size)) / 1e6:.1f}"
+
+
 @main.command()
 def models() -> None:
-    """List the model registry (needs the train extra) and the shipped default."""
+    """List the model registry: input, training recipe and cost of each model, and the shipped default."""
     from rich.table import Table
 
     from .model_files import DEFAULT_MODEL
+    from .models import REGISTRY
 
     table = Table(title="edgeemo models")
-    for col in ("name", "params", "MMACs", "input", "description"):
+    for col in ("name", "params", "MMACs", "input", "recipe (edgeemo train defaults)", "description"):
         table.add_column(col)
-    try:
-        from .models import REGISTRY
-        from .models.complexity import count_macs, count_params
-    except EdgeemoError as exc:
-        console.print(f"default model: {DEFAULT_MODEL}\n({exc})")
-        return
     for name, spec in REGISTRY.items():
-        m = spec.build(in_channels=spec.preprocess.channels) if name != "resnet50" else spec.build()
-        pre = spec.preprocess
-        table.add_row(name, f"{count_params(m) / 1e6:.2f} M", f"{count_macs(m, (pre.channels, *pre.size)) / 1e6:.1f}",
-                      f"{pre.channels}×{pre.size[0]}×{pre.size[1]}", spec.description)
+        pre, r = spec.preprocess, spec.recipe
+        recipe = (f"{r.epochs} epochs, {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, weight decay "
+                  f"{r.weight_decay:g}, label smoothing {r.label_smoothing:g}, patience {r.patience}")
+        table.add_row(name, *_model_cost(name), f"{pre.channels}×{pre.size[0]}×{pre.size[1]}", recipe,
+                      spec.description)
     console.print(table)
+    if not _model_cost(next(iter(REGISTRY)))[0]:
+        console.print("(parameters and multiply-adds need torch: pip install 'edgeemo[train]')")
     console.print(f"default model: {DEFAULT_MODEL}")
 
 

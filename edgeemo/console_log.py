@@ -1,8 +1,10 @@
-"""The consoles the CLI prints on: rich output with markup parsing off.
+"""The consoles the CLI prints on, and where the runtimes' own prints go while models are built.
 
 Messages hold file names and pip commands such as ``pip install 'edgeemo[openvino]'``; read as
 rich markup, ``[openvino]`` would be taken for a style tag and vanish. So every console prints
 text verbatim, and the few styled words are :class:`rich.text.Text` spans (see :func:`styled`).
+onnxruntime's quantizer, NNCF and the exporters print progress of their own; inside
+:func:`build_log` / :func:`runtime_output` it goes to a log file beside the artifacts instead.
 """
 
 from __future__ import annotations
@@ -17,9 +19,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+FILE_WIDTH = 1000  # output to a file or pipe: tables at their natural width, lines unwrapped
+
 
 def make_console(**kwargs) -> Console:
-    """A :class:`Console` that never parses markup or highlights numbers in the text it prints."""
+    """A :class:`Console` that never parses markup or highlights numbers in the text it prints.
+    Writing to a file or a pipe rather than a terminal, it does not squeeze tables or wrap lines."""
+    if "width" not in kwargs:
+        stream = kwargs.get("file") or (sys.stderr if kwargs.get("stderr") else sys.stdout)
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        kwargs["width"] = None if tty else FILE_WIDTH
     return Console(markup=False, highlight=False, **kwargs)
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from .errors import ModelFileError, require
 from .filehash import file_sha256
 from .modelmeta import read_onnx_meta
+from .models import REGISTRY
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_MODEL = ASSETS / "edgenet.onnx"
 MODELS_ENV = "EDGEEMO_MODELS"
-REGISTRY_NAMES = ("edgenet", "fastnet", "cnn1", "cnn2", "resnet50", "vgg16")
+REGISTRY_NAMES: tuple[str, ...] = tuple(REGISTRY)  # the models `edgeemo train` can train
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "benchmarks" / "weights"  # source checkouts
 
 
