@@ -201,3 +201,45 @@ def test_early_stopping_waits_for_the_annealing_half_of_the_schedule():
     assert lrs[0] < 0.015  # warm-up epoch 1: below half the peak, yet not armed
     assert lrs[first] <= 0.015 < lrs[first - 1]
     assert 11 <= first + 1 <= 14  # about the middle of the cosine decay, not the peak (epoch 4)
+
+
+def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
+    from edgeemo.training.trainer import batch_loss
+
+    cfg = make_config("fastnet", distill=0.5, temperature=2.0)
+    logits = torch.tensor([[2.0, 0.0, -1.0, 0, 0, 0, 0]])
+    targets = torch.nn.functional.one_hot(torch.tensor([0]), 7).float()
+    ce = float(batch_loss(logits, targets, None, cfg))
+    assert float(batch_loss(logits, targets, logits.clone(), cfg)) == pytest.approx(0.5 * ce, abs=1e-6)
+    other = torch.zeros(1, 7)
+    p = torch.softmax(other / 2, 1)
+    kl = float(torch.sum(p * (torch.log(p) - torch.log_softmax(logits / 2, 1))))
+    assert float(batch_loss(logits, targets, other, cfg)) == pytest.approx(0.5 * ce + 0.5 * 4 * kl, rel=1e-5)
+
+
+def test_student_trains_with_a_teacher_and_ferplus_labels(fer_npz, tmp_path):
+    teacher = _tiny_run(fer_npz, tmp_path / "teacher", epochs=1).best_path
+    cfg = make_config("cnn1", epochs=1, limit=256, batch_size=64, lr=0.01, seed=3, patience=99, labels="ferplus",
+                      soft_labels=1.0, teacher=str(teacher), distill=0.7)
+    res = train(cfg, fer_npz, tmp_path / "student", progress=False, log=lambda s: None)
+    meta = load_checkpoint(res.best_path)["meta"]
+    assert meta["config"]["teacher"] == str(teacher) and meta["config"]["labels"] == "ferplus"
+    assert np.isfinite(res.history[0]["train_loss"])
+
+
+def test_teacher_with_other_preprocessing_is_refused(fer_npz, tmp_path):
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.training.trainer import load_teacher
+
+    save_checkpoint(tmp_path / "t.pt", build_model("resnet50").state_dict(),
+                    {"model": "resnet50", "preprocess": REGISTRY["resnet50"].preprocess.to_dict()})
+    with pytest.raises(EdgeemoError, match="preprocessing differs"):
+        load_teacher(str(tmp_path / "t.pt"), REGISTRY["fastnet"].preprocess)
+
+
+def test_photo_augmentation_keeps_shape_and_changes_pixels():
+    from edgeemo.training.augment import PRESETS, augment
+
+    x = torch.randn(16, 1, 48, 48)
+    out = augment(x, PRESETS["photos"], torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and not torch.allclose(out, x)

@@ -48,6 +48,9 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training faces (smoke runs)
     init: str | None = None
     labels: str = "fer2013"  # "ferplus": FER+ majority labels for selection (and vote distributions as targets)
+    teacher: str | None = None  # checkpoint whose softened outputs the model also learns (knowledge distillation)
+    distill: float = 0.5  # weight of the teacher's term when a teacher is given
+    temperature: float = 2.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -129,6 +132,30 @@ def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
     return onehot
 
 
+def load_teacher(path: str, pre: Preprocess) -> torch.nn.Module:
+    """A trained checkpoint in eval mode, for distillation; it must read the same input as the student."""
+    ck = load_checkpoint(path)
+    meta = ck["meta"]
+    if Preprocess.from_dict(meta["preprocess"]) != pre:
+        raise EdgeemoError(f"{path}: the teacher's preprocessing differs from the student's; pick a teacher with the "
+                           "same input size, channels and normalisation")
+    teacher = build_model(meta["model"])
+    teacher.load_state_dict(ck["state_dict"])
+    return teacher.eval()
+
+
+def batch_loss(logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None,
+               cfg: TrainConfig) -> torch.Tensor:
+    """Cross-entropy against the targets, plus (with a teacher) T²-scaled KL to the teacher's softened outputs."""
+    ce = torch.sum(-targets * F.log_softmax(logits, 1), 1).mean()
+    if teacher_logits is None:
+        return ce
+    t = cfg.temperature
+    kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1), log_target=True,
+                  reduction="batchmean")
+    return (1 - cfg.distill) * ce + cfg.distill * t * t * kl
+
+
 def fit_size(fs: FaceSet, pre: Preprocess) -> None:
     """Resize a face set's images in place to the model's input size where they differ."""
     if fs.images.shape[1:] != pre.size:
@@ -176,6 +203,7 @@ class _Run:
     model: torch.nn.Module
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.OneCycleLR
+    teacher: torch.nn.Module | None  # distillation: the model also learns this one's softened outputs
     gen: torch.Generator
     np_rng: np.random.Generator
     steps_per_epoch: int
@@ -210,13 +238,14 @@ class _Run:
             f"(best PublicTest {self.best_acc:.4f} @ {self.best_epoch})")
 
 
-def _new_run(cfg: TrainConfig, steps_per_epoch: int, log: Callable[[str], None]) -> _Run:
+def _new_run(cfg: TrainConfig, pre: Preprocess, steps_per_epoch: int, log: Callable[[str], None]) -> _Run:
     model = build_model(cfg.model).to(memory_format=torch.channels_last)
     if cfg.init:
         loaded, skipped = load_init_weights(model, cfg.init)
         log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
+    teacher = load_teacher(cfg.teacher, pre) if cfg.teacher else None
     opt = _optimizer(model, cfg)
-    return _Run(cfg, model, opt, one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch),
+    return _Run(cfg, model, opt, one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch), teacher,
                 torch.Generator().manual_seed(cfg.seed), np.random.default_rng(cfg.seed), steps_per_epoch)
 
 
@@ -264,7 +293,9 @@ def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar
         idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         xb = to_tensor(x_train[idx].numpy(), pre)
         xb = augment(xb, cfg.augment, run.gen).contiguous(memory_format=torch.channels_last)
-        loss = torch.sum(-_targets(train_set, idx, cfg) * F.log_softmax(model(xb), 1), 1).mean()
+        with torch.no_grad():
+            tb = run.teacher(xb) if run.teacher is not None else None
+        loss = batch_loss(model(xb), _targets(train_set, idx, cfg), tb, cfg)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
@@ -324,7 +355,7 @@ def train(
     pre = get_spec(cfg.model).preprocess
     sets = _load_sets(cfg, data, pre)
     train_set, val_set, val_name = sets[1:]
-    run = _new_run(cfg, max(1, len(train_set) // cfg.batch_size), log)
+    run = _new_run(cfg, pre, max(1, len(train_set) // cfg.batch_size), log)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
         run.resume(last_path, log)
