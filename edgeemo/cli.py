@@ -158,14 +158,12 @@ def _model_cost(name: str) -> tuple[str, str]:
 @main.command()
 def models() -> None:
     """List the model registry: input, training recipe and cost of each model, and the shipped default."""
-    from rich.table import Table
-
     from .model_files import DEFAULT_MODEL
     from .models import REGISTRY
+    from .report import table as new_table
 
-    table = Table(title="edgeemo models")
-    for col in ("name", "params", "MMACs", "input", "recipe (edgeemo train defaults)", "description"):
-        table.add_column(col)
+    cols = ("name", "params", "MMACs", "input", "recipe (edgeemo train defaults)", "description")
+    table = new_table("edgeemo models", cols, left=("name", "input", *cols[4:]), wrap=cols[4:])
     for name, spec in REGISTRY.items():
         pre, r = spec.preprocess, spec.recipe
         recipe = (f"{r.epochs} epochs, {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, weight decay "
@@ -199,18 +197,21 @@ def info(model_ref) -> None:
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
               help="fp32, fp16, int8 (repeat or comma-separate).")
 @click.option("--data", type=click.Path(), default=None, help="Real faces for INT8 calibration (e.g. fer2013.npz).")
-@click.option("--out", type=click.Path(), default=None, help="Output folder [default: export/NAME].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Output folder [default: export/NAME/KEY, KEY from the weights: shared with bench and compare].")
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="INT8: largest accepted PublicTest accuracy drop (0.01 = 1 point).")
 @click.option("--calib-size", type=int, default=512, show_default=True, help="INT8: calibration faces.")
 @click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
               help="From a checkpoint: bake horizontal-flip test-time augmentation into the model.")
-def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -> None:
-    """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8."""
+@click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
+def export(model_ref, formats, precisions, data, out, budget, calib_size, tta, rebuild) -> None:
+    """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8 (reusing what is already built
+    from the same weights)."""
     from .export.pipeline import export_model
 
     arts = export_model(model_ref, csv_list(formats), csv_list(precisions), out_dir=out, data=data,
-                        budget=budget, n_calib=calib_size, tta=tta, log=console.print)
+                        budget=budget, n_calib=calib_size, tta=tta, rebuild=rebuild, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
     if failed:
         raise EdgeemoError(f"{len(failed)} of {len(arts)} exports failed: "
@@ -226,16 +227,18 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
 @click.option("--split", default="PrivateTest", show_default=True)
 @click.option("--limit", type=int, default=None, help="Compare on the first N faces only.")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads per runtime for latency.")
-@click.option("--out", type=click.Path(), default=None, help="Export folder [default: export/NAME].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Export folder [default: export/NAME/KEY, the cache bench and export share].")
+@click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
 @click.option("--json", "json_out", type=click.Path(), default=None)
 @click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
-def compare(model_ref, data, formats, precisions, split, limit, threads, out, json_out, md_out) -> None:
+def compare(model_ref, data, formats, precisions, split, limit, threads, out, rebuild, json_out, md_out) -> None:
     """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
     from .compare import compare as compare_fn
     from .compare import print_table, write_outputs
 
     res = compare_fn(model_ref, data, formats=csv_list(formats), precisions=csv_list(precisions), split=split,
-                     limit=limit, threads=threads, out_dir=out, log=console.print)
+                     limit=limit, threads=threads, out_dir=out, rebuild=rebuild, log=console.print)
     print_table(res, f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']} (n={res['n']})", console)
     for path in write_outputs(res, json_out, md_out, "edgeemo " + " ".join(sys.argv[1:])):
         console.print(f"wrote {path}")

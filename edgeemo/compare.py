@@ -110,12 +110,13 @@ def compare(
     min_runs: int = 200,
     min_seconds: float = 2.0,
     artifacts: list[Artifact] | None = None,
+    rebuild: bool = False,
     log=print,
 ) -> dict:
     """Export (unless ``artifacts`` are given) and compare each artifact with the reference
     (:func:`open_reference`) on ``split``'s first ``limit`` faces."""
     if artifacts is None:
-        artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, log=log)
+        artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, rebuild=rebuild, log=log)
     sel = select_faces(data, split=split, limit=limit)
     y = sel.faces.labels
     ref = open_reference(model_ref, artifacts, threads, log)
@@ -168,12 +169,10 @@ def to_markdown(result: dict, command: str | None = None) -> str:
 
 def print_table(result: dict, title: str, console) -> None:
     """The comparison as a terminal table."""
-    from rich.table import Table
+    from .report import table as new_table
 
-    table = Table(title=title)
-    for col in ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
-                "max Δp", "MB", "p50 ms", "×FP32"):
-        table.add_column(col, justify="right", no_wrap=True)
+    table = new_table(title, ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
+                              "max Δp", "MB", "p50 ms", "×FP32"), left=("format", "prec.", "status"))
     for r in result["records"]:
         if "accuracy" not in r:
             table.add_row(r["format"], r["precision"], r["status"], *[""] * 7, (r.get("reason") or "")[:40])

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from edgeemo.cli import main
 from edgeemo.errors import ModelFileError
+from edgeemo.evaluate import evaluate
 from edgeemo.model_files import DEFAULT_MODEL, REGISTRY_NAMES, resolve_model
 
 TEST_MODEL_ENV = "EDGEEMO_TEST_MODEL"
@@ -84,7 +85,7 @@ def sweep(bench_model, small_fer, tmp_path_factory):
     res = CliRunner().invoke(main, ["bench", "--device", str(profile), "--model", ",".join(models),
                                     "--data", str(small_fer), "--limit", "200", "--export-dir", str(tmp / "export"),
                                     "--out", str(out), "--min-accuracy", "0.0", *FAST])
-    return {"res": res, "out": out, "tmp": tmp, "profile": profile, "models": models,
+    return {"res": res, "out": out, "tmp": tmp, "profile": profile, "models": models, "faces": small_fer,
             "seconds": time.perf_counter() - t0}
 
 
@@ -106,8 +107,10 @@ def test_sweep_writes_json_csv_markdown_and_plot(sweep):
     ok = [r for r in recs if r["status"] == "ok"]
     assert {(r["backend"], r["precision"]) for r in ok} == {
         ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
+    # the same model on the same 200 faces as 'edgeemo eval': FP32 scores exactly what eval scores
+    ref = evaluate(sweep["models"][0], sweep["faces"], split="PrivateTest", limit=200)
     for r in ok:
-        assert r["n"] == 200 and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["macro_f1"] <= 1.0
+        assert r["n"] == 200
         assert set(r["latency_ms"]) >= LAT_KEYS and r["latency_ms"]["p50"] > 0 and r["latency_runs"] >= 10
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["throughput_fps"] > 0 and r["throughput_batch"] == 8
@@ -116,7 +119,11 @@ def test_sweep_writes_json_csv_markdown_and_plot(sweep):
     fp32 = {r["backend"]: r for r in ok if r["precision"] == "fp32"}
     int8 = {r["backend"]: r for r in ok if r["precision"] == "int8"}
     assert int8["onnxruntime"]["size_mb"] < fp32["onnxruntime"]["size_mb"]
+    assert fp32["onnxruntime"]["accuracy"] == pytest.approx(ref["accuracy"], abs=1e-4)
+    assert fp32["onnxruntime"]["macro_f1"] == pytest.approx(ref["macro_f1"], abs=1e-4)
     assert abs(fp32["onnxruntime"]["accuracy"] - fp32["openvino"]["accuracy"]) < 0.02  # same FP32 model
+    for backend, r in int8.items():  # INT8 agrees with FP32 on at least 97% of faces (test_export), so:
+        assert abs(r["accuracy"] - fp32["onnxruntime"]["accuracy"]) <= 0.03, backend
 
     rows = list(csv.DictReader(out.with_suffix(".csv").open()))
     assert len(rows) == len(recs) and "latency_p50_ms" in rows[0] and "peak_rss_mb" in rows[0]

@@ -20,13 +20,12 @@ def _console():
 
 
 def _list_devices(console) -> None:
-    from rich.table import Table
-
+    from ..report import table as new_table
     from .profiles import list_profiles, read_profile_file
 
-    table = Table(title="device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, the package)")
-    for c in ("name", "matches here", "targets", "file"):
-        table.add_column(c)
+    cols = ("name", "matches here", "targets", "file")
+    table = new_table("device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, the package)", cols,
+                      left=cols, wrap=cols[1:])
     for name, path in list_profiles().items():
         try:
             p = read_profile_file(path)

@@ -63,6 +63,10 @@ def demo(source, model, backend, threads, detector, detector_model, detect_width
     if web and no_display:
         raise click.UsageError("--web and --no-display contradict each other: pick one")
     console = make_console(stderr=True)
+    if no_display and not (output or jsonl):
+        console.print(styled("note:", "yellow", " --no-display without --output or --jsonl shows and writes nothing; "
+                                                 "only the summary is printed at the end (Ctrl-C stops the run)"),
+                      soft_wrap=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend, display="web" if web else "none" if no_display else "window",

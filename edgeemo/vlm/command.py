@@ -13,11 +13,10 @@ from .images import DEFAULT_SIZE
 
 
 def _print_extra(res: dict, console) -> None:
-    from rich.table import Table
+    from ..report import table
 
-    t = Table(title="vision LLM")
-    for col in ("invalid", "refused", "model calls", "cache hits", "latency/img p50", "p90", "tokens in/out", "cost"):
-        t.add_column(col, justify="right")
+    t = table("vision LLM", ("invalid", "refused", "model calls", "cache hits", "latency/img p50", "p90",
+                             "tokens in/out", "cost"))
     lat = res.get("latency") or {}
     cost = res.get("cost_usd")
     t.add_row(
