@@ -10,7 +10,8 @@ PKG = Path(__file__).resolve().parent.parent / "edgeemo"
 SHORT_FUNCTION_FILES = (
     "training/trainer.py", "bench/remote.py", "demo/pipeline.py", "bench/command.py", "compare.py",
     "data/fer_csv.py", "vlm/run.py", "data/npz.py", "bench/sweep.py", "data/folders.py", "export/pipeline.py",
-    "export/onnx_int8.py",
+    "export/onnx_int8.py", "bench/worker.py", "bench/report.py", "bench/profiles.py", "bench/artifacts.py",
+    "export/cache.py", "selection.py", "scoring.py",
 )
 MAX_LINES = 60
 

@@ -161,34 +161,37 @@ def parse_profile(d: dict, where: str) -> Profile:
         raise ProfileError(f"{where}: unknown [detect] key(s) {', '.join(sorted(bad))}; "
                            f"allowed: {', '.join(Detect.__dataclass_fields__)}")
     kw["detect"] = Detect(**{k: _str_list(v, f"{where}: detect.{k}") for k, v in det.items()})
-    vlm = d.get("vlm", {})
+    kw["vlm"] = _vlm_table(d.get("vlm", {}), where)
+    targets = d.get("targets")
+    if not targets or not isinstance(targets, list):
+        raise ProfileError(f"{where}: no [[targets]]; add at least one, e.g. backend = \"onnxruntime\", "
+                           "precisions = [\"fp32\"]")
+    kw["targets"] = [_target(t, f"{where}: targets[{i}]") for i, t in enumerate(targets)]
+    return Profile(**kw)
+
+
+def _vlm_table(vlm, where: str) -> dict:
     if not isinstance(vlm, dict):
         raise ProfileError(f"{where}: [vlm] must be a table of vision-LLM options, e.g. n_gpu_layers = -1")
     bad = set(vlm) - set(ALL_OPTIONS)
     if bad:
         raise ProfileError(f"{where}: unknown [vlm] key(s) {', '.join(sorted(bad))}; allowed: {', '.join(ALL_OPTIONS)}")
-    kw["vlm"] = dict(vlm)
-    targets = d.get("targets")
-    if not targets or not isinstance(targets, list):
-        raise ProfileError(f"{where}: no [[targets]]; add at least one, e.g. backend = \"onnxruntime\", "
-                           "precisions = [\"fp32\"]")
-    kw["targets"] = []
-    for i, t in enumerate(targets):
-        tw = f"{where}: targets[{i}]"
-        if not isinstance(t, dict):
-            raise ProfileError(f"{tw} must be a table")
-        bad = set(t) - {"backend", "precisions", "device"}
-        if bad:
-            raise ProfileError(f"{tw}: unknown key(s) {', '.join(sorted(bad))}; allowed: backend, precisions, device")
-        if t.get("backend") not in BACKENDS:
-            raise ProfileError(f"{tw}: backend must be one of {', '.join(BACKENDS)}, got {t.get('backend')!r}")
-        precs = _str_list(t.get("precisions", ["fp32"]), f"{tw}.precisions")
-        for p in precs:
-            if p not in PRECISIONS:
-                raise ProfileError(f"{tw}: unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
-        default_dev = RUNTIMES[t["backend"]].default_device
-        kw["targets"].append(Target(t["backend"], precs, str(t.get("device", default_dev))))
-    return Profile(**kw)
+    return dict(vlm)
+
+
+def _target(t, tw: str) -> Target:
+    if not isinstance(t, dict):
+        raise ProfileError(f"{tw} must be a table")
+    bad = set(t) - {"backend", "precisions", "device"}
+    if bad:
+        raise ProfileError(f"{tw}: unknown key(s) {', '.join(sorted(bad))}; allowed: backend, precisions, device")
+    if t.get("backend") not in BACKENDS:
+        raise ProfileError(f"{tw}: backend must be one of {', '.join(BACKENDS)}, got {t.get('backend')!r}")
+    precs = _str_list(t.get("precisions", ["fp32"]), f"{tw}.precisions")
+    for p in precs:
+        if p not in PRECISIONS:
+            raise ProfileError(f"{tw}: unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
+    return Target(t["backend"], precs, str(t.get("device", RUNTIMES[t["backend"]].default_device)))
 
 
 def read_profile_file(path: str | Path) -> Profile:

@@ -135,6 +135,11 @@ def csv_text(result: dict) -> str:
 
 
 def markdown_text(result: dict) -> str:
+    """The result as Markdown: how it was measured, one table row per record, the vision LLMs' own table."""
+    return "\n".join(_md_header(result) + _md_rows(result) + _md_vlm(result)) + "\n"
+
+
+def _md_header(result: dict) -> list[str]:
     m = result["metadata"]
     data = m.get("data")
     be = m["backends"]
@@ -162,7 +167,11 @@ def markdown_text(result: dict) -> str:
     notes = model_notes(result)
     if notes:
         lines += ["- Models:"] + [f"  - {n}" for n in notes]
-    lines += ["", "| model | backend | precision | status | accuracy | macro-F1 | p50 ms | p90 ms | p99 ms | "
+    return lines
+
+
+def _md_rows(result: dict) -> list[str]:
+    lines = ["", "| model | backend | precision | status | accuracy | macro-F1 | p50 ms | p90 ms | p99 ms | "
                   "mean ± std ms | fps (batch) | cold start ms | peak mem MB | size MB |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["records"]:
@@ -180,6 +189,12 @@ def markdown_text(result: dict) -> str:
             f"{_f(lat.get('p99'), '.3f')} | {_f(lat.get('mean'), '.3f')} ± {_f(lat.get('std'), '.3f')} | "
             f"{_f(r.get('throughput_fps'), '.2f' if is_vlm(r) else '.0f')}{batch} | "
             f"{_f(r.get('cold_start_ms'), '.0f')} | {_f(_mem(r), '.1f')} | {_f(r.get('size_mb'), '.2f')} |")
+    return lines
+
+
+def _md_vlm(result: dict) -> list[str]:
+    data = result["metadata"].get("data")
+    lines: list[str] = []
     vlm = [r for r in result["records"] if is_vlm(r) and r["status"] == "ok"]
     if vlm:
         lines += ["", "Vision LLMs, zero-shot (same faces as above"
@@ -197,7 +212,7 @@ def markdown_text(result: dict) -> str:
                 f"{_f(r.get('tokens_per_s'), '.1f')} | {tok.get('prompt', '')} / {tok.get('completion', '')} | "
                 f"{_f(r.get('cost_usd'), '.4f')} |")
         lines += [f"- {r['model']}: {r['note']}" for r in vlm if r.get("note")]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 COLORS = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red", "llama.cpp": "tab:purple",
