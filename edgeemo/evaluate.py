@@ -8,7 +8,9 @@ from pathlib import Path
 from .classifier import EmotionClassifier
 from .data import FaceSet
 from .scoring import score_backend
-from .selection import select_faces
+from .selection import default_split, select_faces
+
+__all__ = ["evaluate", "default_split"]  # default_split lives in edgeemo.selection
 
 
 def evaluate(
