@@ -251,20 +251,21 @@ def prepare_bench(
     vlm_cache: str | None = None,
     vlm_refresh: bool = False,
 ) -> Bench:
-    """Resolve the models, print the build plan, build or reuse the artifacts, save the faces and list
-    the rows. Use the result as a context manager (it holds the faces' temporary folder)."""
+    """Save the faces (a bad ``data`` fails before anything is built), resolve the models, print the
+    build plan, build or reuse the artifacts and list the rows. Use the result as a context manager
+    (it holds the faces' temporary folder)."""
     opts = opts or BenchOptions()
     export_dir = Path(export_dir)
     pairs = target_pairs(profile, opts)
     fp = list(dict.fromkeys((format_of(t.backend), p) for t, p in pairs))
-    sources = resolve_sources(list(models))
-    build = dict(data=data, budget=opts.export_budget, n_calib=opts.n_calib, rebuild=opts.rebuild)
-    log(plan_builds(sources, fp, export_dir, **build).describe())
-    built = build_all(sources, fp, export_dir, **build, log=log)
-    tmp = tempfile.TemporaryDirectory(prefix="edgeemo-bench-")
     vlm_rows = [with_options(v, profile.vlm, vlm_opts) for v in vlms]
+    tmp = tempfile.TemporaryDirectory(prefix="edgeemo-bench-")
     try:
         data_info, vlm_faces = _faces(data, split, limit, vlm_rows, vlm_limit, Path(tmp.name))
+        sources = resolve_sources(list(models))
+        build = dict(data=data, budget=opts.export_budget, n_calib=opts.n_calib, rebuild=opts.rebuild)
+        log(plan_builds(sources, fp, export_dir, **build).describe())
+        built = build_all(sources, fp, export_dir, **build, log=log)
     except BaseException:
         tmp.cleanup()
         raise
