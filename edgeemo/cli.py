@@ -96,6 +96,20 @@ def train(model_name, data, out, resume, threads, seed, augment_preset, **overri
     )
 
 
+@main.command("adjust-prior")
+@click.argument("checkpoint", type=click.Path())
+@click.option("--data", required=True, type=click.Path(), help="The training data (fer2013.npz): prior and PublicTest.")
+@click.option("--out", required=True, type=click.Path(), help="The adjusted checkpoint to write.")
+@click.option("--tau", type=float, default=None, help="Strength of the adjustment [chosen on PublicTest].")
+@click.option("--max-accuracy-drop", type=float, default=0.005, show_default=True,
+              help="When choosing tau: best balanced accuracy whose accuracy stays within this of tau = 0.")
+def adjust_prior_cmd(checkpoint, data, out, tau, max_accuracy_drop) -> None:
+    """Fold a correction for the training labels' class prior into a checkpoint's last bias (logit adjustment)."""
+    from .training.priors import adjust_prior
+
+    adjust_prior(checkpoint, data, out, tau=tau, max_accuracy_drop=max_accuracy_drop, log=console.print)
+
+
 @main.command()
 @click.argument("checkpoints", nargs=-1, required=True, type=click.Path())
 @click.option("--data", required=True, type=click.Path(),

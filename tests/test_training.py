@@ -246,3 +246,34 @@ def test_photo_augmentation_keeps_shape_and_changes_pixels():
     x = torch.randn(16, 1, 48, 48)
     out = augment(x, PRESETS["photos"], torch.Generator().manual_seed(0))
     assert out.shape == x.shape and not torch.allclose(out, x)
+
+
+def test_choose_tau_keeps_accuracy_and_raises_balanced_accuracy():
+    from edgeemo.training.priors import choose_tau
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(7), [300, 10, 10, 300, 100, 100, 300])
+    prior = np.bincount(labels, minlength=7) / len(labels)
+    logits = np.log(prior)[None, :] * 1.0 + rng.normal(0, 1.0, (len(labels), 7))
+    logits[np.arange(len(labels)), labels] += 2.0  # informative, but biased towards the common classes
+    tau, scan = choose_tau(logits, labels, prior, max_accuracy_drop=0.02)
+    by = {r["tau"]: r for r in scan}
+    assert tau > 0 and by[tau]["accuracy"] >= by[0.0]["accuracy"] - 0.02
+    assert by[tau]["balanced_accuracy"] > by[0.0]["balanced_accuracy"]
+
+
+def test_adjust_prior_folds_the_shift_into_the_last_bias(fer_npz, tmp_path):
+    from edgeemo.training.priors import adjust_prior, final_linear
+
+    src = _tiny_run(fer_npz, tmp_path / "run", epochs=1).best_path
+    rec = adjust_prior(src, fer_npz, tmp_path / "adj.pt", tau=0.5, log=lambda s: None)
+    before, after = load_checkpoint(src), load_checkpoint(tmp_path / "adj.pt")
+    model = build_model("cnn1")
+    key = next(k for k, v in model.named_parameters() if v is final_linear(model).bias)
+    shift = after["state_dict"][key] - before["state_dict"][key]
+    assert torch.allclose(shift, -0.5 * torch.log(torch.tensor(rec["prior"])).float(), atol=1e-5)
+    assert after["meta"]["logit_adjustment"]["tau"] == 0.5 and len(rec["scan"]) == 11
+    from edgeemo.errors import EdgeemoError
+
+    with pytest.raises(EdgeemoError, match="already prior-adjusted"):
+        adjust_prior(tmp_path / "adj.pt", fer_npz, tmp_path / "adj2.pt", tau=0.5, log=lambda s: None)

@@ -81,7 +81,8 @@ def average_checkpoints(
     model = build_model(name).to(memory_format=torch.channels_last)
     model.load_state_dict(average_state_dicts([ck["state_dict"] for ck in cks]))
 
-    fs = load_dataset(data)
+    labels = cks[-1]["meta"].get("config", {}).get("labels", "fer2013")  # select on the labels the run selected on
+    fs = load_dataset(data, labels=labels)
     train_set, val_set, val_name = split_train_val(fs, seed)
     for d in (train_set, val_set):
         fit_size(d, pre)
@@ -99,7 +100,8 @@ def average_checkpoints(
         for p, ck in zip(paths, cks)
     ]
     meta["bn_recalibration_faces"] = len(idx)
-    meta["metrics"] = {"val_split": val_name, "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}
+    meta["metrics"] = {"val_split": val_name, "val_labels": labels, "val_accuracy": val["accuracy"],
+                       "val_macro_f1": val["macro_f1"]}
     save_checkpoint(out, state, meta)
     log(f"{val_name} accuracy {val['accuracy']:.4f}, macro-F1 {val['macro_f1']:.4f} → {out}")
     return val
