@@ -1,12 +1,15 @@
-"""Live-demo throughput at 640×480, stage by stage, with 1 and 4 faces in the picture.
+"""Live-demo throughput at 640×480, stage by stage, for each face detector, with 1 and 4 faces.
 
     python benchmarks/demo_fps.py [--model default|PATH] [--data ../shared/data/fer2013.npz] [--faces 1,4]
+                                  [--detectors yunet,haar] [--detect-every 1,2]
 
 Real FER2013 PublicTest faces (loaded at run time, never stored) move over a generated background;
 the frames are written to a temporary MP4 and played through the whole demo pipeline
-(decode → Haar detection → crop/preprocess → one batched inference → tracking and smoothing →
-overlay drawing) with ``--no-display``, as fast as it goes. A short warm-up run comes first.
-The JPEG encoding that ``--web`` adds while a browser watches is timed separately.
+(decode → detection → aligned crop/preprocess → one batched inference → tracking and smoothing →
+overlay drawing) with ``--no-display``, as fast as it goes, once per detector × face count ×
+detection interval, all in one run so the detectors are compared under the same machine load.
+A short warm-up run comes first. The JPEG encoding that ``--web`` adds while a browser watches is
+timed separately.
 
 Writes runs/demo_fps.{json,md} (``--out``); the published copy is benchmarks/results/demo_fps.{json,md}.
 """
@@ -27,25 +30,25 @@ import cv2
 import numpy as np
 
 from edgeemo.classifier import EmotionClassifier
-from edgeemo.demo.detect import HaarDetector
 from edgeemo.demo.pipeline import STAGES, run_demo
 from edgeemo.demo.synth import background
+from edgeemo.detectors import make_detector
 
 W, H = 640, 480
 BG_SEED = 1  # a background on which the cascade finds no face
 
 
-def load_faces(npz: Path, n: int, size: int = 120, seed: int = 0) -> np.ndarray:
-    """``n`` PublicTest faces that the Haar cascade finds, so that n faces means n classified faces."""
+def load_faces(npz: Path, n: int, detectors: list, size: int = 120, seed: int = 0) -> np.ndarray:
+    """``n`` PublicTest faces that every detector finds, so that n faces means n classified faces."""
     with np.load(npz) as d:
         ok = (d["split_id"] == 1) & (d["pixel_source"] == 0) & (d["label_flag"] == 0)
         idx = np.random.default_rng(seed).choice(np.flatnonzero(ok), 20 * n, replace=False)
         candidates = d["images"][np.sort(idx)]
-    det, bg, keep = HaarDetector(), background(W, H, np.random.default_rng(BG_SEED)), []
+    bg, keep = background(W, H, np.random.default_rng(BG_SEED)), []
     for face in candidates:
         img = bg.copy()
         img[100:100 + size, 200:200 + size] = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)[..., None]
-        if len(det.detect(img, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))[0]) == 1:
+        if all(len(det.detect(img)) == 1 for det in detectors):
             keep.append(face)
             if len(keep) == n:
                 break
@@ -94,12 +97,67 @@ def machine() -> dict:
             "load_average_before": [round(v, 2) for v in os.getloadavg()]}
 
 
+def measure(clf, det, clip: Path, n: int, every: int, warmup: int) -> dict:
+    """One configuration: a warm-up run, then the whole clip; FPS, CPU time and mean stage times per frame."""
+    run_demo(clip, display="none", classifier=clf, detector=det, max_frames=warmup, detect_every=every, log=None)
+    cpu0 = time.process_time()
+    res = run_demo(clip, display="none", classifier=clf, detector=det, detect_every=every, log=None)
+    cpu_ms = 1000 * (time.process_time() - cpu0) / max(res.frames, 1)
+    rec = {"detector": det.name, "faces": n, "detect_every": every, "frames": res.frames, "fps": round(res.fps, 1),
+           "pipeline_fps": round(res.pipeline_fps, 1),
+           "cpu_ms_per_frame": round(cpu_ms, 2), "fps_if_cpu_bound": round(1000 / cpu_ms, 1),
+           "detected_per_frame": round(res.face_detections / max(res.frames, 1), 2),
+           "stages_ms": {k: round(res.stages_ms[k], 2) for k in STAGES}}
+    print(f"{det.name}, {n} face(s), detect every {every}: {rec['fps']} FPS end to end "
+          f"({rec['detected_per_frame']} detected per frame, {rec['cpu_ms_per_frame']} ms CPU per frame); "
+          + ", ".join(f"{k} {v:.2f} ms" for k, v in rec["stages_ms"].items()), flush=True)
+    return rec
+
+
+def speedup(records: list[dict]) -> dict | None:
+    """FPS of the first detector over each other one at 1 face with detection on every frame, same run."""
+    one = {r["detector"]: r["fps"] for r in records if r["faces"] == 1 and r["detect_every"] == 1}
+    names = list(one)
+    if len(names) < 2:
+        return None
+    return {f"{names[0]}/{other}": round(one[names[0]] / one[other], 2) for other in names[1:] if one[other] > 0}
+
+
+def write_markdown(path: Path, meta: dict, records: list[dict]) -> None:
+    cols = list(STAGES)
+    lines = [
+        f"Command: `{meta['command']}` · {meta['date']} · model `{Path(meta['model']).name}` "
+        f"({meta['model_name']}, {meta['precision']}, {meta['provider']})",
+        f"Machine: {meta['cpu']}, {meta['logical_cores']} logical cores, load average before "
+        f"{meta['load_average_before'][0]} / after {meta['load_average_after'][0]}; "
+        f"onnxruntime {meta['onnxruntime']}, OpenCV {meta['opencv']}; 640×480, detection at "
+        f"{meta['detect_width']} px wide",
+        "",
+        "| detector | faces | detect every | FPS (end to end) | " + " | ".join(f"{c} ms" for c in cols)
+        + " | CPU ms/frame (all threads) |",
+        "|---|---|---|---|" + "---|" * len(cols) + "---|",
+    ]
+    for r in records:
+        lines.append(f"| {r['detector']} | {r['faces']} | {r['detect_every']} | {r['fps']:.1f} | "
+                     + " | ".join(f"{r['stages_ms'][c]:.2f}" for c in cols)
+                     + f" | {r['cpu_ms_per_frame']:.1f} |")
+    lines += ["", "Stage times are wall-clock means per frame; capture is the wait for the decoder thread. "
+              "CPU ms/frame is the process's CPU time (decoder, detector and runtime threads included) per frame."]
+    if meta.get("speedup"):
+        lines.append("FPS ratio at 1 face, detection on every frame, same run: "
+                     + ", ".join(f"{k} {v:.2f}×" for k, v in meta["speedup"].items()) + ".")
+    lines.append(f"`--web` adds {meta['web_jpeg_ms']:.1f} ms per frame for JPEG encoding while a browser is watching.")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default", help="'default' or a model file")
     default_data = Path(os.environ.get("EDGEEMO_DATA", "../shared/data")) / "fer2013.npz"
     ap.add_argument("--data", default=str(default_data), help="fer2013.npz (faces for the clip)")
     ap.add_argument("--faces", default="1,4", help="comma-separated face counts (1..4)")
+    ap.add_argument("--detectors", default="yunet,haar", help="comma-separated detectors, compared in one run")
+    ap.add_argument("--detect-width", type=int, default=320, help="detection on frames downscaled to this width")
     ap.add_argument("--frames", type=int, default=300, help="measured frames per configuration")
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--threads", type=int, default=None, help="inference threads [default: onnxruntime's]")
@@ -109,58 +167,30 @@ def main() -> int:
     args = ap.parse_args()
 
     clf = EmotionClassifier(args.model, threads=args.threads)
+    detectors = [make_detector(name, detect_width=args.detect_width) for name in args.detectors.split(",")]
     counts = [int(c) for c in args.faces.split(",")]
-    faces = load_faces(Path(args.data), max(counts))
+    faces = load_faces(Path(args.data), max(counts), detectors)
     info = machine()
     records = []
     with tempfile.TemporaryDirectory(prefix="edgeemo-demo-fps-") as tmp:
-        for n, every in [(n, e) for n in counts for e in (int(v) for v in args.detect_every.split(","))]:
-            clip = Path(tmp) / f"faces{n}.mp4"
-            if not clip.exists():
-                write_clip(clip, faces[:n], args.frames)
-            run_demo(clip, display="none", classifier=clf, max_frames=args.warmup, detect_every=every, log=None)
-            cpu0 = time.process_time()
-            res = run_demo(clip, display="none", classifier=clf, detect_every=every, log=None)
-            cpu_ms = 1000 * (time.process_time() - cpu0) / max(res.frames, 1)
-            rec = {"faces": n, "detect_every": every, "frames": res.frames, "fps": round(res.fps, 1),
-                   "pipeline_fps": round(res.pipeline_fps, 1),
-                   "cpu_ms_per_frame": round(cpu_ms, 2), "fps_if_cpu_bound": round(1000 / cpu_ms, 1),
-                   "detected_per_frame": round(res.face_detections / max(res.frames, 1), 2),
-                   "stages_ms": {k: round(res.stages_ms[k], 2) for k in STAGES}}
-            records.append(rec)
-            print(f"{n} face(s), detect every {every}: {rec['fps']} FPS end to end "
-                  f"({rec['detected_per_frame']} detected per frame, "
-                  f"{rec['cpu_ms_per_frame']} ms CPU per frame); "
-                  + ", ".join(f"{k} {v:.2f} ms" for k, v in rec["stages_ms"].items()), flush=True)
+        for det in detectors:
+            for n, every in [(n, e) for n in counts for e in (int(v) for v in args.detect_every.split(","))]:
+                clip = Path(tmp) / f"faces{n}.mp4"
+                if not clip.exists():
+                    write_clip(clip, faces[:n], args.frames)
+                records.append(measure(clf, det, clip, n, every, args.warmup))
     info["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
-    web = round(jpeg_ms(), 2)
     meta = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv), "model": str(clf.path),
-            "model_name": clf.meta.model, "backend": clf.backend.name, "provider": clf.backend.provider,
-            "resolution": f"{W}x{H}", "detector": "haar (detect width 320)", "web_jpeg_ms": web, **info}
+            "model_name": clf.meta.model, "precision": clf.precision_choice.precision,
+            "precision_choice": clf.precision_choice.to_dict(), "backend": clf.backend.name,
+            "provider": clf.backend.provider, "resolution": f"{W}x{H}", "detect_width": args.detect_width,
+            "detectors": [d.describe() for d in detectors], "web_jpeg_ms": round(jpeg_ms(), 2),
+            "speedup": speedup(records), **info}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"metadata": meta, "records": records}, indent=2) + "\n")
-    cols = list(STAGES)
-    lines = [
-        f"Command: `{meta['command']}` · {meta['date']} · model `{Path(meta['model']).name}` "
-        f"({meta['model_name']}, {meta['provider']})",
-        f"Machine: {meta['cpu']}, {meta['logical_cores']} logical cores, load average before "
-        f"{meta['load_average_before'][0]} / after {meta['load_average_after'][0]}; "
-        f"onnxruntime {meta['onnxruntime']}, OpenCV {meta['opencv']}; 640×480, Haar at 320 px wide",
-        "",
-        "| faces | detect every | FPS (end to end) | " + " | ".join(f"{c} ms" for c in cols)
-        + " | CPU ms/frame (all threads) |",
-        "|---|---|---|" + "---|" * len(cols) + "---|",
-    ]
-    for r in records:
-        lines.append(f"| {r['faces']} | {r['detect_every']} | {r['fps']:.1f} | "
-                     + " | ".join(f"{r['stages_ms'][c]:.2f}" for c in cols)
-                     + f" | {r['cpu_ms_per_frame']:.1f} |")
-    lines += ["", "Stage times are wall-clock means per frame; capture is the wait for the decoder thread. "
-              "CPU ms/frame is the process's CPU time (decoder, detector and runtime threads included) per frame.",
-              f"`--web` adds {web:.1f} ms per frame for JPEG encoding while a browser is watching."]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_markdown(out.with_suffix(".md"), meta, records)
+    print(f"speedup: {meta['speedup']}; wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
     return 0
 
 

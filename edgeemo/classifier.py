@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from .backends import Backend, open_backend
-from .model_files import resolve_model
+from .errors import EdgeemoError
+from .faces import as_face_batch, check_batch_size
+from .model_files import locate_model
+from .precision import PRECISIONS, PrecisionChoice, open_default
 from .scoring import batched_logits
 
 
@@ -28,14 +31,29 @@ class Prediction:
 class EmotionClassifier:
     """Classify face crops with any edgeemo model file in any available runtime.
 
-    >>> clf = EmotionClassifier("default")          # the shipped model, onnxruntime
+    >>> clf = EmotionClassifier("default")          # the shipped model (INT8 where faster), onnxruntime
     >>> clf.predict_proba(faces)                     # N×7 probabilities
     """
 
-    def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None) -> None:
-        self.path = resolve_model(model)
-        kwargs = {"threads": threads} if threads else {}
-        self.backend: Backend = open_backend(self.path, backend, **kwargs)
+    def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None,
+                 precision: str = "auto") -> None:
+        """``precision`` applies to the shipped model: ``auto`` runs INT8 where it is measured faster
+        on this machine (:mod:`edgeemo.precision`), ``fp32``/``int8`` force one. Any other model
+        file runs as it is; ``self.precision_choice`` says what ran and why."""
+        if str(model) == "default":
+            self.backend, self.precision_choice = open_default(precision, backend, threads)
+            self.path, self.origin = self.backend.path, "the shipped default model"
+        else:
+            loc = locate_model(model)
+            self.path, self.origin = loc.path, loc.origin
+            kwargs = {"threads": threads} if threads else {}
+            self.backend: Backend = open_backend(self.path, backend, **kwargs)
+            if precision not in PRECISIONS:
+                raise EdgeemoError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+            if precision != "auto" and precision != self.backend.meta.precision:
+                raise EdgeemoError(f"{self.path} is a {self.backend.meta.precision} model, not {precision}: "
+                                   "--precision chooses between the shipped model's files; leave it at auto")
+            self.precision_choice = PrecisionChoice(self.backend.meta.precision, str(self.path), "file")
         self.meta = self.backend.meta
         self.classes = self.meta.classes
 
@@ -43,9 +61,10 @@ class EmotionClassifier:
         return self.meta.preprocess(faces)
 
     def predict_logits(self, faces, batch_size: int = 256) -> np.ndarray:
-        """Logits for face crops (N×H×W gray, N×H×W×3 BGR, or a list of crops)."""
-        return batched_logits(self.backend.predict, faces, batch_size=batch_size, prepare=self.preprocess,
-                              num_classes=len(self.classes))
+        """Logits for face crops: one crop (H×W, H×W×1/3/4) is one face; N×H×W, N×H×W×C or a list
+        of crops is a batch (uint8 0-255, or floats in [0, 1]; see :mod:`edgeemo.faces`)."""
+        return batched_logits(self.backend.predict, as_face_batch(faces), batch_size=check_batch_size(batch_size),
+                              prepare=self.preprocess, num_classes=len(self.classes))
 
     def predict_proba(self, faces, batch_size: int = 256) -> np.ndarray:
         return softmax(self.predict_logits(faces, batch_size))

@@ -27,6 +27,11 @@ class EdgeemoGroup(click.Group):
         except EdgeemoError as exc:
             err_console.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
             sys.exit(2)
+        except click.UsageError as exc:  # a bad option value: one line, with where to read more
+            cmd = f"edgeemo {exc.ctx.info_name}" if exc.ctx is not None and exc.ctx.info_name else "edgeemo"
+            err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
+                              soft_wrap=True)
+            sys.exit(2)
         except KeyboardInterrupt:
             err_console.print(styled("interrupted", "yellow"))
             sys.exit(130)
@@ -47,25 +52,35 @@ def main() -> None:
     """Facial emotion recognition from research result to edge device."""
 
 
+POSITIVE = click.IntRange(min=1)  # counts where 0 or less makes no sense (--limit, --batch-size, ...)
+
+
 def _write_json(obj: dict, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    from .outputs import write_text
+
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def _say_model(ref) -> None:
+    """Say which file a model reference resolved to, and from where (registry names above all)."""
+    from .model_files import describe_model
+
+    console.print(describe_model(ref), soft_wrap=True)
 
 
 @main.command()
 @click.option("--model", "model_name", required=True, help="Registry name: edgenet, cnn1, cnn2, resnet50, vgg16.")
 @click.option("--data", required=True, type=click.Path(), help="fer2013.npz, Kaggle fer2013.csv or an image folder.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: runs/MODEL].")
-@click.option("--epochs", type=int, default=None, help="Override the model's recipe.")
+@click.option("--epochs", type=POSITIVE, default=None, help="Override the model's recipe.")
 @click.option("--lr", type=float, default=None)
-@click.option("--batch-size", type=int, default=None)
+@click.option("--batch-size", type=POSITIVE, default=None)
 @click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default=None)
 @click.option("--weight-decay", type=float, default=None)
 @click.option("--label-smoothing", type=float, default=None)
 @click.option("--soft-labels", type=float, default=None,
               help="Weight of FER+ vote distributions in the targets (0..1).")
-@click.option("--patience", type=int, default=None, help="Early stopping: epochs without PublicTest improvement.")
+@click.option("--patience", type=POSITIVE, default=None, help="Early stopping: epochs without PublicTest improvement.")
 @click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default=None,
               help="Labels to select on: FER2013's own or the FER+ majority (rows without one are left out).")
 @click.option("--augment", "augment_preset", type=click.Choice(["crops", "photos"]), default="crops", show_default=True,
@@ -74,21 +89,23 @@ def _write_json(obj: dict, path: str | Path) -> None:
               help="Distil from this trained checkpoint (its softened outputs join the targets).")
 @click.option("--distill", type=float, default=None, help="Weight of the teacher's term, 0..1 [0.5].")
 @click.option("--temperature", type=float, default=None, help="Distillation temperature [2.0].")
-@click.option("--limit", type=int, default=None, help="Use only the first N training faces (smoke runs).")
+@click.option("--limit", type=POSITIVE, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
 @click.option("--snapshots", is_flag=True, default=None,
               help="Keep every epoch's weights as OUT/snap/epoch_N.pt, for 'edgeemo average'.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch threads [default: all cores].")
+@click.option("--threads", type=POSITIVE, default=None, help="torch threads [default: all cores].")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/last.pt if present.")
 def train(model_name, data, out, resume, threads, seed, augment_preset, **overrides) -> None:
     """Train a model on FER2013 Training, selecting on PublicTest."""
+    from .outputs import check_output_dir
     from .training.augment import PRESETS
     from .training.trainer import make_config
     from .training.trainer import train as train_fn
 
     cfg = make_config(model_name, seed=seed, augment=PRESETS[augment_preset], **overrides)
     out = Path(out or Path("runs") / cfg.model)
+    check_output_dir(out, "--out", inputs=[data])
     res = train_fn(cfg, data, out, resume=resume, threads=threads, progress=sys.stdout.isatty())
     console.print(
         f"best PublicTest accuracy {res.best_val_accuracy:.4f} at epoch {res.best_epoch + 1}; "
@@ -115,11 +132,14 @@ def adjust_prior_cmd(checkpoint, data, out, tau, max_accuracy_drop) -> None:
 @click.option("--data", required=True, type=click.Path(),
               help="The training data (fer2013.npz): batch-norm statistics come from its Training faces.")
 @click.option("--out", required=True, type=click.Path(), help="The averaged checkpoint to write.")
-@click.option("--bn-faces", type=int, default=None, help="Recompute batch norm on N random Training faces [all].")
-@click.option("--threads", type=int, default=None)
+@click.option("--bn-faces", type=POSITIVE, default=None, help="Recompute batch norm on N random Training faces [all].")
+@click.option("--threads", type=POSITIVE, default=None)
 def average(checkpoints, data, out, bn_faces, threads) -> None:
     """Average the weights of several checkpoints of one run into one model (weight averaging)."""
+    from .outputs import check_output_file
     from .training.averaging import average_checkpoints
+
+    check_output_file(out, "--out", inputs=[*checkpoints, data])
 
     average_checkpoints(checkpoints, data, out, bn_faces=bn_faces, threads=threads, log=console.print)
 
@@ -131,19 +151,29 @@ def average(checkpoints, data, out, bn_faces, threads) -> None:
 @click.option("--split", default="auto", show_default=True,
               help="Training, PublicTest, PrivateTest or all; auto = PrivateTest when the data has splits.")
 @click.option("--backend", default="auto", show_default=True)
-@click.option("--limit", type=int, default=None, help="Score only the first N faces.")
-@click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--threads", type=int, default=None)
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score against FER2013's labels or the FER+ majority of 10 annotators (faces without one left "
+                   "out; needs an .npz with FER+ votes, such as fer2013.npz).")
+@click.option("--limit", type=POSITIVE, default=None, help="Score only the first N faces.")
+@click.option("--batch-size", type=POSITIVE, default=256, show_default=True)
+@click.option("--threads", type=POSITIVE, default=None)
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the metrics as JSON.")
 @click.option("--confusion-png", type=click.Path(), default=None,
               help="Confusion-matrix PNG [default: beside --json, else none].")
-def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_out, confusion_png) -> None:
+def eval_cmd(model_ref, data, split, backend, labels, limit, batch_size, threads, json_out, confusion_png) -> None:
     """Accuracy, balanced accuracy, macro and per-class P/R/F1 and the confusion matrix."""
     from .evaluate import evaluate
+    from .model_files import resolve_model
+    from .outputs import check_output_file
     from .report import confusion_png as draw_confusion
     from .report import print_metrics
 
-    res = evaluate(model_ref, data, split=None if split == "all" else split, backend=backend,
+    inputs = [data, resolve_model(model_ref)]
+    check_output_file(json_out, "--json", inputs)
+    png = confusion_png or (str(Path(json_out).with_suffix(".png")) if json_out else None)
+    check_output_file(png, "--confusion-png", [*inputs, json_out])
+    _say_model(model_ref)
+    res = evaluate(model_ref, data, split=None if split == "all" else split, labels=labels, backend=backend,
                    batch_size=batch_size, limit=limit, threads=threads)
     print_metrics(res, console)
     if json_out:
@@ -152,7 +182,8 @@ def eval_cmd(model_ref, data, split, backend, limit, batch_size, threads, json_o
         if confusion_png is None:
             confusion_png = str(Path(json_out).with_suffix(".png"))
     if confusion_png:
-        title = f"{res['model']} on {Path(res['data']).name} {res['split']}: acc {res['accuracy']:.3f}"
+        title = (f"{res['model']} on {Path(res['data']).name} {res['split']}"
+                 + (", FER+ majority labels" if labels == "ferplus" else "") + f": acc {res['accuracy']:.3f}")
         draw_confusion(res["confusion"], res["classes"], confusion_png, title)
         console.print(f"wrote {confusion_png}")
 
@@ -195,12 +226,14 @@ def models() -> None:
 def info(model_ref) -> None:
     """Show a model file's metadata (labels, preprocessing, provenance)."""
     from .backends import open_backend
-    from .model_files import resolve_model
+    from .model_files import locate_model
 
-    path = resolve_model(model_ref)
-    be = open_backend(path)
-    console.print_json(json.dumps({"file": str(path), "backend": be.name, "provider": be.provider,
+    loc = locate_model(model_ref)
+    be = open_backend(loc.path)
+    console.print_json(json.dumps({"file": str(loc.path), "resolved_from": loc.origin, "backend": be.name,
+                                   "provider": be.provider, "execution_precision": be.execution_precision,
                                    **be.meta.to_dict()}))
+    be.close()
 
 
 @main.command()
@@ -209,13 +242,13 @@ def info(model_ref) -> None:
 @click.option("--format", "formats", multiple=True, default=("onnx",), show_default=True,
               help="onnx, openvino, tensorrt (repeat or comma-separate).")
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
-              help="fp32, fp16, int8 (repeat or comma-separate).")
+              help="fp32, fp16, int8 (repeat or comma-separate); bf16 for OpenVINO on CPUs with native bfloat16.")
 @click.option("--data", type=click.Path(), default=None, help="Real faces for INT8 calibration (e.g. fer2013.npz).")
 @click.option("--out", type=click.Path(), default=None,
               help="Output folder [default: export/NAME/KEY, KEY from the weights: shared with bench and compare].")
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="INT8: largest accepted PublicTest accuracy drop (0.01 = 1 point).")
-@click.option("--calib-size", type=int, default=512, show_default=True, help="INT8: calibration faces.")
+@click.option("--calib-size", type=POSITIVE, default=512, show_default=True, help="INT8: calibration faces.")
 @click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
               help="From a checkpoint: bake horizontal-flip test-time augmentation into the model.")
 @click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
@@ -223,7 +256,11 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta, r
     """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8 (reusing what is already built
     from the same weights)."""
     from .export.pipeline import export_model
+    from .model_files import resolve_model
+    from .outputs import check_output_dir
 
+    check_output_dir(out, "--out", [data, resolve_model(model_ref)])
+    _say_model(model_ref)
     arts = export_model(model_ref, csv_list(formats), csv_list(precisions), out_dir=out, data=data,
                         budget=budget, n_calib=calib_size, tta=tta, rebuild=rebuild, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
@@ -237,23 +274,37 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta, r
               help="'default', a registry name with a trained checkpoint, a .pt or an FP32 .onnx file.")
 @click.option("--data", required=True, type=click.Path(), help="Labelled faces (fer2013.npz); also calibrates INT8.")
 @click.option("--format", "formats", multiple=True, default=("onnx,openvino",), show_default=True)
-@click.option("--precision", "precisions", multiple=True, default=("fp32,fp16,int8",), show_default=True)
+@click.option("--precision", "precisions", multiple=True, default=("fp32,fp16,int8,bf16",), show_default=True,
+              help="bf16: OpenVINO only, where the CPU computes bfloat16 natively (else the row is skipped).")
 @click.option("--split", default="PrivateTest", show_default=True)
-@click.option("--limit", type=int, default=None, help="Compare on the first N faces only.")
-@click.option("--threads", type=int, default=1, show_default=True, help="Threads per runtime for latency.")
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score against FER2013's labels or the FER+ majority of 10 annotators (faces without one left "
+                   "out; needs an .npz with FER+ votes, such as fer2013.npz).")
+@click.option("--limit", type=POSITIVE, default=None, help="Compare on the first N faces only.")
+@click.option("--threads", type=POSITIVE, default=1, show_default=True, help="Threads per runtime for latency.")
 @click.option("--out", type=click.Path(), default=None,
               help="Export folder [default: export/NAME/KEY, the cache bench and export share].")
 @click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
 @click.option("--json", "json_out", type=click.Path(), default=None)
 @click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
-def compare(model_ref, data, formats, precisions, split, limit, threads, out, rebuild, json_out, md_out) -> None:
+def compare(model_ref, data, formats, precisions, split, labels, limit, threads, out, rebuild, json_out,
+            md_out) -> None:
     """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
     from .compare import compare as compare_fn
     from .compare import print_table, write_outputs
+    from .model_files import resolve_model
+    from .outputs import check_output_dir, check_output_file
 
+    inputs = [data, resolve_model(model_ref)]
+    check_output_dir(out, "--out", inputs)
+    check_output_file(json_out, "--json", inputs)
+    check_output_file(md_out, "--md", [*inputs, json_out])
+    _say_model(model_ref)
     res = compare_fn(model_ref, data, formats=csv_list(formats), precisions=csv_list(precisions), split=split,
-                     limit=limit, threads=threads, out_dir=out, rebuild=rebuild, log=console.print)
-    print_table(res, f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']} (n={res['n']})", console)
+                     labels=labels, limit=limit, threads=threads, out_dir=out, rebuild=rebuild, log=console.print)
+    title = (f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']}, {res['labels_description']} "
+             f"(n={res['n']})")
+    print_table(res, title, console)
     for path in write_outputs(res, json_out, md_out, "edgeemo " + " ".join(sys.argv[1:])):
         console.print(f"wrote {path}")
 
@@ -267,6 +318,7 @@ def _register(module: str, attr: str) -> None:
 
 
 # (registrations: one line each)
+_register(".analysis.command", "analyze")
 _register(".vlm.command", "vlm_eval")
 _register(".demo.command", "demo")
 _register(".bench.command", "bench")

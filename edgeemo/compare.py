@@ -15,6 +15,7 @@ from .classifier import softmax
 from .errors import EdgeemoError
 from .export.pipeline import Artifact, artifact_size_mb, export_model
 from .formats import runtime_for_format
+from .labels import label_set_name
 from .scoring import Scored, batched_logits, score_logits
 from .selection import select_faces
 from .stats import paired_accuracy_delta
@@ -48,6 +49,7 @@ def _reference_row(ref: Backend) -> _Row:
         "model": ref.meta.model, "backend": ref.name, "format": "torch" if ref.name == "torch" else "onnx",
         "precision": "fp32", "status": "ok", "reference": True,
         "size_mb": round(artifact_size_mb(ref.path), 3), "path": str(ref.path),
+        "execution_precision": ref.execution_precision,
     })
 
 
@@ -60,14 +62,17 @@ def _artifact_row(art: Artifact, model: str, threads: int) -> _Row:
     if art.status != "ok":
         return _Row(name, None, rec)
     try:
-        return _Row(name, open_backend(art.path, backend, threads=threads), rec)
+        be = open_backend(art.path, backend, threads=threads)
+        rec["execution_precision"] = be.execution_precision
+        return _Row(name, be, rec)
     except EdgeemoError as exc:
         rec.update(status="failed", reason=str(exc))
         return _Row(name, None, rec)
 
 
 def _score_row(row: _Row, x: np.ndarray, y: np.ndarray, ref: Scored) -> None:
-    s = ref if row.record.get("reference") else score_logits(batched_logits(row.backend.predict, x), y)
+    be = row.backend
+    s = ref if row.record.get("reference") else score_logits(batched_logits(be.predict, x), y, be.meta.classes)
     prob_diff = np.abs(softmax(s.logits) - softmax(ref.logits)).max(axis=1)
     row.record.update({
         "accuracy": s.metrics["accuracy"], "macro_f1": s.metrics["macro_f1"], "n": s.metrics["n"],
@@ -102,8 +107,9 @@ def compare(
     data: str | Path,
     *,
     formats: tuple[str, ...] = ("onnx", "openvino"),
-    precisions: tuple[str, ...] = ("fp32", "fp16", "int8"),
+    precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16"),
     split: str = "PrivateTest",
+    labels: str = "fer2013",
     limit: int | None = None,
     out_dir: str | Path | None = None,
     threads: int = 1,
@@ -114,16 +120,18 @@ def compare(
     log=print,
 ) -> dict:
     """Export (unless ``artifacts`` are given) and compare each artifact with the reference
-    (:func:`open_reference`) on ``split``'s first ``limit`` faces."""
+    (:func:`open_reference`) on ``split``'s first ``limit`` faces. ``labels``: ``fer2013`` or ``ferplus``
+    (the FER+ majority; faces without one left out). INT8 is still calibrated and chosen on the data's
+    own (FER2013) labels."""
+    sel = select_faces(data, split=split, limit=limit, labels=labels)  # a bad selection fails before exporting
     if artifacts is None:
         artifacts = export_model(model_ref, formats, precisions, out_dir=out_dir, data=data, rebuild=rebuild, log=log)
-    sel = select_faces(data, split=split, limit=limit)
     y = sel.faces.labels
     ref = open_reference(model_ref, artifacts, threads, log)
     rows = [_reference_row(ref)] + [_artifact_row(a, ref.meta.model, threads) for a in artifacts]
     try:
         x = ref.meta.preprocess(sel.faces.images)
-        ref_scored = score_logits(batched_logits(ref.predict, x), y)
+        ref_scored = score_logits(batched_logits(ref.predict, x), y, ref.meta.classes)
         for row in rows:
             if row.backend is not None:
                 _score_row(row, x, y, ref_scored)
@@ -134,8 +142,8 @@ def compare(
                 row.backend.close()
     records = [r.record for r in rows]
     _latency_ratios(records)
-    return {"reference": f"{ref.name} fp32", "data": sel.faces.source, "split": sel.split, "n": int(len(y)),
-            "threads": threads, "records": records}
+    return {"reference": f"{ref.name} fp32", "data": sel.faces.source, "split": sel.split, "labels": labels,
+            "labels_description": label_set_name(labels), "n": int(len(y)), "threads": threads, "records": records}
 
 
 def _ratio(r: dict) -> str:
@@ -144,11 +152,13 @@ def _ratio(r: dict) -> str:
 
 
 def to_markdown(result: dict, command: str | None = None) -> str:
-    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']} "
-             f"(n={result['n']}) · single-face latency on {result['threads']} thread(s), timed interleaved", ""]
+    labels = label_set_name(result.get("labels", "fer2013"))
+    lines = [f"Reference: **{result['reference']}** · data `{Path(result['data']).name}` {result['split']}, "
+             f"{labels} (n={result['n']}) · single-face latency on {result['threads']} thread(s), timed interleaved",
+             ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    lines += ["| format | backend | precision | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
+    lines += ["| format | backend | precision (runs in) | accuracy | Δ acc (95% CI) | McNemar p | top-1 agree | "
               "mean / max Δprob | size MB | p50 ms | p90 ms | ×FP32 same backend |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["records"]:
@@ -159,8 +169,9 @@ def to_markdown(result: dict, command: str | None = None) -> str:
         lo, hi = r["accuracy_delta_ci95"]
         lat = r["latency_ms"]
         lines.append(
-            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} | "
-            f"{r['accuracy']:.4f} | {100 * r['accuracy_delta']:+.2f} pt ({100 * lo:+.2f}, {100 * hi:+.2f}) | "
+            f"| {r['format']}{' (ref)' if r.get('reference') else ''} | {r['backend']} | {r['precision']} "
+            f"({r.get('execution_precision', '?')}) | {r['accuracy']:.4f} | "
+            f"{100 * r['accuracy_delta']:+.2f} pt ({100 * lo:+.2f}, {100 * hi:+.2f}) | "
             f"{r['mcnemar_p']:.3g} | {100 * r['agreement_top1']:.2f}% | {r['prob_diff_mean']:.4f} / "
             f"{r['prob_diff_max']:.4f} | {r['size_mb']:.2f} | {lat['p50']:.3f} | {lat['p90']:.3f} | {_ratio(r)} |"
         )
@@ -171,15 +182,17 @@ def print_table(result: dict, title: str, console) -> None:
     """The comparison as a terminal table."""
     from .report import table as new_table
 
-    table = new_table(title, ("format", "prec.", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
-                              "max Δp", "MB", "p50 ms", "×FP32"), left=("format", "prec.", "status"))
+    cols = ("format", "prec.", "runs in", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
+            "max Δp", "MB", "p50 ms", "×FP32")
+    table = new_table(title, cols, left=cols[:4])
     for r in result["records"]:
         if "accuracy" not in r:
-            table.add_row(r["format"], r["precision"], r["status"], *[""] * 7, (r.get("reason") or "")[:40])
+            table.add_row(r["format"], r["precision"], "", r["status"], *[""] * 7, (r.get("reason") or "")[:40])
             continue
         lo, hi = r["accuracy_delta_ci95"]
         table.add_row(
-            r["format"] + (" (ref)" if r.get("reference") else ""), r["precision"], r["status"],
+            r["format"] + (" (ref)" if r.get("reference") else ""), r["precision"], r.get("execution_precision", ""),
+            r["status"],
             f"{r['accuracy']:.4f}", f"{100 * r['accuracy_delta']:+.2f} ({100 * lo:+.2f},{100 * hi:+.2f})",
             f"{r['mcnemar_p']:.3g}", f"{100 * r['agreement_top1']:.2f}", f"{r['prob_diff_max']:.3f}",
             f"{r['size_mb']:.2f}", f"{r['latency_ms']['p50']:.3f}", _ratio(r),
@@ -190,13 +203,13 @@ def print_table(result: dict, title: str, console) -> None:
 def write_outputs(result: dict, json_path: str | Path | None, md_path: str | Path | None,
                   command: str | None) -> list[Path]:
     """Write the JSON and/or Markdown files asked for; returns the paths written."""
+    from .outputs import write_text
+
     written = []
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps({**result, "command": command}, indent=2) + "\n")
+        write_text(json_path, json.dumps({**result, "command": command}, indent=2) + "\n")
         written.append(Path(json_path))
     if md_path:
-        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(md_path).write_text(to_markdown(result, command))
+        write_text(md_path, to_markdown(result, command))
         written.append(Path(md_path))
     return written

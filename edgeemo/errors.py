@@ -19,6 +19,10 @@ class ModelFileError(EdgeemoError):
     """A model file is missing, truncated, or not what edgeemo expects."""
 
 
+class NotSupportedHere(EdgeemoError):
+    """This machine cannot make or run it (e.g. bf16 on a CPU without native bfloat16); a skip, not a failure."""
+
+
 class MissingExtraError(EdgeemoError):
     """An optional dependency is not installed."""
 

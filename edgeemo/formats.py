@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16")
+# bf16 is an execution precision of OpenVINO's CPU plugin (native on AVX512_BF16/AMX CPUs): the IR holds
+# FP32 weights and is marked to run in bfloat16. The other formats have no bf16 artifact.
+BF16_FORMATS: tuple[str, ...] = ("openvino",)
 
 
 @dataclass(frozen=True)

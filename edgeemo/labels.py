@@ -28,6 +28,18 @@ _SYNONYMS: dict[str, int] = {
     "contempt": EXCLUDED, "unknown": EXCLUDED, "nf": EXCLUDED,
 }
 
+# The label sets a face set can be scored against, and how every output names them.
+LABEL_SETS: dict[str, str] = {
+    "fer2013": "FER2013 labels",
+    "ferplus": "FER+ majority labels (10 annotators; faces without a majority left out)",
+}
+
+
+def label_set_name(labels: str) -> str:
+    """How outputs name a label set (``fer2013``, ``ferplus``, ``answers``)."""
+    return LABEL_SETS.get(labels, "the answers file's own labels" if labels == "answers" else labels)
+
+
 FERPLUS_CLASSES: tuple[str, ...] = (
     "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
 )

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .labels import CLASSES
+from .errors import EdgeemoError
+from .labels import CLASSES, mapping_from
+
+
+def fer7_predictions(scores: np.ndarray, classes: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Predicted FER2013 class indices from scores in a model's own class order, matched by name
+    (a model that lists the classes in another order is scored right; contempt and the like give -1)."""
+    idx = np.asarray(scores).argmax(1)
+    if tuple(classes) == CLASSES:
+        return idx
+    try:
+        return mapping_from(classes)[idx]
+    except KeyError as exc:
+        raise EdgeemoError(f"the model's classes cannot be scored against FER2013 labels: {exc}") from None
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = len(CLASSES)) -> np.ndarray:

@@ -69,7 +69,7 @@ class ModelMeta:
         info = {k: v for k, v in meta.items() if k not in ("model", "classes", "preprocess")}
         return cls(
             model=meta["model"],
-            classes=tuple(meta["classes"]),
+            classes=tuple(str(c) for c in meta.get("classes", CLASSES)),  # edgeemo's trainer always used FER order
             preprocess=Preprocess.from_dict(meta["preprocess"]),
             precision="fp32",
             source_sha256=source_sha256,

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
+from .faces import as_face_batch
+
 
 @dataclass(frozen=True)
 class Preprocess:
@@ -45,7 +47,7 @@ class Preprocess:
             layout=str(d.get("layout", "NCHW")),
         )
 
-    def __call__(self, faces: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    def __call__(self, faces: object) -> np.ndarray:
         return preprocess(faces, self)
 
 
@@ -58,6 +60,7 @@ def interpolation_flag(name: str) -> int:
 
 
 def _to_gray(img: np.ndarray) -> np.ndarray:
+    img = np.ascontiguousarray(img)
     if img.ndim == 2:
         return img
     if img.ndim == 3 and img.shape[2] == 1:
@@ -69,30 +72,28 @@ def _to_gray(img: np.ndarray) -> np.ndarray:
     raise ValueError(f"a face crop must be H×W, H×W×1, H×W×3 or H×W×4, got shape {img.shape}")
 
 
-def preprocess(faces: np.ndarray | list[np.ndarray], spec: Preprocess) -> np.ndarray:
-    """Turn face crops (uint8, gray or BGR, any size) into a float32 NCHW batch.
+def preprocess(faces: object, spec: Preprocess) -> np.ndarray:
+    """Turn face crops into a float32 NCHW batch, under the input contract of :mod:`edgeemo.faces`
+    (uint8 0-255 or floats in [0, 1]; one crop is one face; N×H×W, N×H×W×C or a list is a batch).
 
-    ``faces`` is an N×H×W (gray) array, an N×H×W×3 (BGR) array, or a list of crops of
-    different sizes. Faces are converted to grayscale first (edgeemo's models are trained on
-    gray faces), resized to ``spec.size`` and replicated to ``spec.channels``.
+    Faces are converted to grayscale first (edgeemo's models are trained on gray faces), resized
+    to ``spec.size`` and replicated to ``spec.channels``.
     """
+    if spec.channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {spec.channels}")
+    batch = as_face_batch(faces)
     h, w = spec.size
-    if isinstance(faces, np.ndarray) and faces.ndim == 3 and faces.shape[1:] == (h, w):
-        gray = faces
+    if isinstance(batch, np.ndarray) and batch.ndim == 3 and batch.shape[1:] == (h, w):
+        gray = batch
     else:
-        items = list(faces) if not isinstance(faces, np.ndarray) or faces.ndim in (3, 4) else [faces]
-        gray = np.empty((len(items), h, w), dtype=np.uint8)
+        gray = np.empty((len(batch), h, w), dtype=np.uint8)
         interp = interpolation_flag(spec.interpolation)
-        for i, img in enumerate(items):
-            g = _to_gray(np.asarray(img))
-            if g.dtype != np.uint8:
-                g = np.clip(g, 0, 255).astype(np.uint8)
+        for i, img in enumerate(batch):
+            g = _to_gray(img)
             gray[i] = g if g.shape == (h, w) else cv2.resize(g, (w, h), interpolation=interp)
     x = gray.astype(np.float32)[:, None, :, :] * (1.0 / 255.0)
     mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, -1, 1, 1)
     std = np.asarray(spec.std, dtype=np.float32).reshape(1, -1, 1, 1)
     if spec.channels == 3:
         x = np.repeat(x, 3, axis=1)
-    elif spec.channels != 1:
-        raise ValueError(f"channels must be 1 or 3, got {spec.channels}")
     return np.ascontiguousarray((x - mean) / std, dtype=np.float32)

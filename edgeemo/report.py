@@ -11,6 +11,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from .labels import label_set_name
+
 
 def table(title: str, columns: Sequence[str], *, left: Sequence[str] = (), wrap: Sequence[str] = ()) -> Table:
     """A terminal table as every command prints one: the ``left`` columns (names) left-aligned, the
@@ -24,7 +26,8 @@ def table(title: str, columns: Sequence[str], *, left: Sequence[str] = (), wrap:
 def metrics_tables(res: dict) -> list[Table]:
     """A summary table, a per-class table and the confusion matrix."""
     title = f"{res.get('model', '?')} · {res.get('backend', '?')} · {Path(str(res.get('data', '?'))).name}"
-    summary = table(f"{title} · {res.get('split', 'all')} · n={res['n']}",
+    labels = f" · {label_set_name(res['labels'])}" if res.get("labels") else ""
+    summary = table(f"{title} · {res.get('split', 'all')}{labels} · n={res['n']}",
                     ("accuracy", "balanced acc.", "macro precision", "macro recall", "macro F1"))
     summary.add_row(*(f"{res[k]:.4f}" for k in
                       ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1")))

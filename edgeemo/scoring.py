@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .labels import CLASSES
-from .metrics import classification_metrics
+from .metrics import classification_metrics, fer7_predictions
 
 Predict = Callable[[Any], np.ndarray]
 BATCH = 256
@@ -36,7 +36,8 @@ def batched_logits(predict: Predict, x: np.ndarray, *, batch_size: int = BATCH,
 
 @dataclass
 class Scored:
-    """Logits, argmax predictions and :func:`~edgeemo.metrics.classification_metrics` of one model."""
+    """Logits (in the model's class order), predictions as FER2013 class indices (matched by class name)
+    and :func:`~edgeemo.metrics.classification_metrics` of one model."""
 
     logits: np.ndarray
     pred: np.ndarray
@@ -47,18 +48,21 @@ class Scored:
         return self.metrics["accuracy"]
 
 
-def score_logits(logits: np.ndarray, labels: np.ndarray) -> Scored:
-    """Metrics of logits already computed (e.g. a reference reused across comparisons)."""
-    pred = logits.argmax(1) if len(logits) else np.zeros(0, np.int64)
+def score_logits(logits: np.ndarray, labels: np.ndarray, classes: tuple[str, ...] = CLASSES) -> Scored:
+    """Metrics of logits already computed (e.g. a reference reused across comparisons); ``classes`` is
+    the model's class order (a model that lists them in another order is scored right)."""
+    pred = fer7_predictions(logits, classes) if len(logits) else np.zeros(0, np.int64)
     return Scored(logits, pred, classification_metrics(labels, pred))
 
 
 def score(predict: Predict, x: np.ndarray, labels: np.ndarray, *, batch_size: int = BATCH,
-          prepare: Callable[[np.ndarray], Any] | None = None) -> Scored:
+          prepare: Callable[[np.ndarray], Any] | None = None, classes: tuple[str, ...] = CLASSES) -> Scored:
     """Run ``predict`` over ``x`` (prepared per batch by ``prepare``) and score it against ``labels``."""
-    return score_logits(batched_logits(predict, x, batch_size=batch_size, prepare=prepare), labels)
+    logits = batched_logits(predict, x, batch_size=batch_size, prepare=prepare, num_classes=len(classes))
+    return score_logits(logits, labels, classes)
 
 
 def score_backend(backend, images: np.ndarray, labels: np.ndarray, *, batch_size: int = BATCH) -> Scored:
     """Score a :class:`~edgeemo.backends.Backend` on raw face crops, preprocessed as its file says."""
-    return score(backend.predict, images, labels, batch_size=batch_size, prepare=backend.meta.preprocess)
+    return score(backend.predict, images, labels, batch_size=batch_size, prepare=backend.meta.preprocess,
+                 classes=tuple(backend.meta.classes))

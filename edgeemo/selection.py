@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .data import FaceSet, load_dataset
-from .errors import DataError
+from .errors import DataError, EdgeemoError
+from .labels import label_set_name
 
 
 def default_split(fs: FaceSet) -> str | None:
@@ -30,9 +31,16 @@ def resolve_split(fs: FaceSet, split: str | None) -> str | None:
     return split
 
 
+def check_limit(limit: int | None) -> int | None:
+    """``limit`` is None (every face) or a count of at least 1 (0 never means "all")."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1):
+        raise EdgeemoError(f"limit must be at least 1 face (or None for all), got {limit!r}")
+    return limit
+
+
 def first(fs: FaceSet, limit: int | None) -> FaceSet:
-    """The first ``limit`` rows (all of them when ``limit`` is None or 0)."""
-    return fs.subset(np.arange(len(fs)) < limit) if limit else fs
+    """The first ``limit`` rows (all of them when ``limit`` is None)."""
+    return fs if check_limit(limit) is None else fs.subset(np.arange(len(fs)) < limit)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class FaceSelection:
     def describe(self) -> dict:
         """What was selected, for a result's metadata."""
         return {"path": self.full.source, "split": self.split, "limit": self.limit, "n": len(self.faces),
-                "labels": self.labels}
+                "labels": self.labels, "labels_description": label_set_name(self.labels)}
 
 
 def select_faces(
@@ -62,11 +70,12 @@ def select_faces(
     """Load ``data`` (a path, or an already loaded :class:`FaceSet`) and keep ``split``'s first
     ``limit`` faces. ``labels`` picks the label set of an ``.npz`` (``fer2013`` or ``ferplus``,
     the FER+ majority). An empty selection is an error naming the file."""
+    check_limit(limit)
     full = data if isinstance(data, FaceSet) else load_dataset(data, labels=labels)
     name = resolve_split(full, split)
     faces = first(full.get_split(name), limit)
     if len(faces) == 0:
-        raise DataError(f"{full.source}: no labelled faces to score in split {name or 'all'}")
+        raise DataError(f"{full.source}: no labelled faces to evaluate in split {name or 'all'}")
     return FaceSelection(faces, name or "all", full, limit, labels)
 
 

@@ -137,7 +137,7 @@ def test_api_row_accuracy_cost_and_cache(faces_npz, tmp_path, monkeypatch):
 def test_vlm_rows_need_labelled_faces_and_stay_local(tmp_path):
     r = CliRunner().invoke(main, ["bench", "--device", "cpu", "--model", "none", "--vlm", "openai:gpt-4o",
                                   "--out", str(tmp_path / "b"), *QUICK])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1 and "no row was measured" in r.stderr, r.output  # nothing measured is not a success
     (rec,) = json.loads((tmp_path / "b.json").read_text())["records"]
     assert rec["status"] == "skipped" and "--data" in rec["reason"]
     r = CliRunner().invoke(main, ["bench", "--device", "jetson", "--host", "user@board", "--vlm", "openai:gpt-4o"])

@@ -49,16 +49,15 @@ class SquareDetector:
     """Finds the bright squares :func:`face_frame` draws (a stand-in for a face detector)."""
 
     name = "squares"
+    has_landmarks = False
 
-    def __init__(self) -> None:
-        from edgeemo.demo.detect import CropGeometry
+    def detect(self, bgr: np.ndarray, gray: np.ndarray | None = None):
+        from edgeemo.detectors import Detections
 
-        self.geometry = CropGeometry()
-
-    def detect(self, bgr: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if gray is None else gray
         n, _, stats, _ = cv2.connectedComponentsWithStats((gray > 150).astype(np.uint8))
         boxes = np.array([st[:4] for st in stats[1:] if st[2] >= 8 and st[3] >= 8], np.int64).reshape(-1, 4)
-        return boxes, np.ones(len(boxes), np.float32)
+        return Detections(boxes, np.ones(len(boxes), np.float32))
 
 
 def face_frame(n_faces: int = 1, size: int = 100, width: int = 640, height: int = 480, x0: int = 4) -> np.ndarray:
@@ -145,8 +144,7 @@ def test_smoothing_ema_window_and_none():
 # -- crops ----------------------------------------------------------------------------------------
 
 def test_crop_geometry_and_crops_at_the_frame_edge():
-    from edgeemo.demo.detect import CropGeometry
-    from edgeemo.demo.pipeline import crop_faces
+    from edgeemo.crops import CropGeometry, crop_faces
 
     g = CropGeometry(scale=1.2, shift=0.1)
     assert g.apply([[100, 100, 50, 50]]).tolist() == [[95, 100, 60, 60]]
@@ -197,10 +195,14 @@ def test_iterable_source_skips_unusable_frames_and_detects_a_stall():
     from edgeemo.demo.sources import SourceStalled, open_source
 
     good = np.zeros((10, 10, 3), np.uint8)
-    junk = [None, np.zeros((0, 0, 3), np.uint8), np.zeros((10, 10), np.float32), "x", np.zeros((10, 10, 5), np.uint8)]
-    with open_source([good, *junk, np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8)]) as src:
+    # the input contract of edgeemo.faces: uint8, or floats in [0, 1]; anything else is skipped and counted
+    junk = [None, np.zeros((0, 0, 3), np.uint8), np.full((10, 10), 255.0, np.float32), "x",
+            np.zeros((10, 10, 5), np.uint8), np.full((10, 10), np.nan, np.float32), np.zeros((10, 10), np.uint16)]
+    unit_float = np.full((10, 10), 0.5, np.float32)
+    with open_source([good, *junk, np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), unit_float]) as src:
         frames = list(src)
-    assert len(frames) == 3 and src.skipped == len(junk)
+    assert len(frames) == 4 and src.skipped == len(junk)
+    assert frames[-1].image.dtype == np.uint8 and int(frames[-1].image[0, 0, 0]) == 128
     assert all(f.image.shape == (10, 10, 3) for f in frames)
 
     release = threading.Event()
@@ -274,7 +276,7 @@ def test_demo_handles_no_faces_fifty_faces_and_corrupt_frames(tmp_path):
     from edgeemo.demo import run_demo
 
     clf = StubClassifier()
-    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.zeros((480, 640), np.float64),
+    frames = [np.full((480, 640, 3), 90, np.uint8), None, face_frame(50, size=56), np.full((480, 640), 300.0),
               face_frame(1), np.zeros((1, 1, 3), np.uint8), np.zeros((3, 3, 3), np.uint8)]
     messages: list[str] = []
     res = run_demo(frames, display="none", classifier=clf, detector=SquareDetector(), jsonl=tmp_path / "r.jsonl",
@@ -366,6 +368,33 @@ def test_no_gui_is_reported_with_the_alternatives(monkeypatch):
         run_demo([face_frame(1)], display="window", classifier=StubClassifier(), log=None)
 
 
+def test_without_a_window_the_demo_serves_its_page_and_says_where(monkeypatch):
+    from edgeemo.demo import display, run_demo
+
+    monkeypatch.setattr(display, "gui_problem", lambda: "no graphical session (DISPLAY is not set)")
+    opened: list[str] = []
+    monkeypatch.setattr(display, "open_browser", opened.append)
+    said: list[str] = []
+    res = run_demo([face_frame(1)] * 3, display="auto", port=0, classifier=StubClassifier(), detector=SquareDetector(),
+                   log=said.append)
+    assert res.stop_reason == "ended" and res.frames == 3 and res.url.startswith("http://127.0.0.1:")
+    assert any("no window can open here" in line for line in said)
+    assert any(res.url in line for line in said) and opened == [res.url]
+    said.clear()
+    run_demo([face_frame(1)], display="auto", port=0, classifier=StubClassifier(), detector=SquareDetector(),
+             log=said.append, browser=False)
+    assert len(opened) == 1  # --no-browser
+
+
+def test_browser_only_where_there_is_a_desktop(monkeypatch):
+    from edgeemo.demo import display
+
+    monkeypatch.setattr(display.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert not display.desktop_session() and display.open_browser("http://127.0.0.1:1/") is False
+
+
 # -- web --------------------------------------------------------------------------------------------
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, str, bytes]:
@@ -430,15 +459,14 @@ def test_web_port_in_use_is_a_clear_error():
 
 # -- detectors and CLI ------------------------------------------------------------------------------
 
-def test_detector_choices_and_yunet_needs_its_model(tmp_path):
-    from edgeemo.demo.detect import make_detector
+def test_detector_choices_and_bad_detector_files(tmp_path):
+    from edgeemo.detectors import make_detector
 
-    det = make_detector("haar")
     empty = np.full((480, 640, 3), 90, np.uint8)
-    boxes, scores = det.detect(empty, empty[..., 0])
-    assert boxes.shape == (0, 4) and scores.shape == (0,)
-    with pytest.raises(EdgeemoError, match="--detector-model"):
-        make_detector("yunet")
+    for name in ("haar", "yunet"):
+        dets = make_detector(name).detect(empty)
+        assert dets.boxes.shape == (0, 4) and dets.scores.shape == (0,)
+    assert make_detector("yunet").detect(empty).landmarks.shape == (0, 5, 2)
     with pytest.raises(EdgeemoError, match="no such YuNet model file"):
         make_detector("yunet", tmp_path / "yunet.onnx")
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
@@ -458,6 +486,8 @@ def test_cli_demo_help_and_usage_errors(tmp_path):
                 "--output", "--jsonl"):
         assert opt in res.output
     res = runner.invoke(main, ["demo", "--web", "--no-display"])
+    assert res.exit_code == 2 and "contradict" in res.output
+    res = runner.invoke(main, ["demo", "--gui", "--web"])
     assert res.exit_code == 2 and "contradict" in res.output
     res = runner.invoke(main, ["demo", "--source", str(tmp_path / "none.mp4"), "--no-display"])
     assert res.exit_code == 2 and "no such video file" in res.output

@@ -3,8 +3,9 @@
 21 PublicTest faces (3 per class, FER2013 labels confirmed by the FER+ crowd majority) cross a
 generated background in three lanes, entering and leaving the picture. The video is written to a
 temporary folder, run through ``run_demo`` and the CLI, and the results are checked against the
-known boxes and labels. Needs ``$EDGEEMO_DATA`` and the shipped model
-``edgeemo/assets/edgenet.onnx`` (``$EDGEEMO_DEMO_TEST_MODEL`` may name another model file).
+known boxes and labels. Needs ``$EDGEEMO_DATA``; runs the shipped model as users get it
+(``default``: INT8 where measured faster; ``$EDGEEMO_DEMO_TEST_MODEL`` may name another model file)
+and the shipped YuNet detector with aligned crops.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ CHANCE = 1 / len(CLASSES)  # the faces are balanced over the 7 classes
 
 
 @pytest.fixture(scope="module")
-def demo_model() -> Path:
+def demo_model() -> str:
     override = os.environ.get("EDGEEMO_DEMO_TEST_MODEL")
     if override:
-        return Path(override)
+        return override
     if not DEFAULT_MODEL.exists():
         pytest.skip(f"the shipped model {DEFAULT_MODEL} is not there yet (set EDGEEMO_DEMO_TEST_MODEL to test another)")
-    return DEFAULT_MODEL
+    return "default"
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +121,10 @@ def test_pipeline_finds_tracks_and_labels_real_faces(scene_video, fer_faces, dem
     assert [r["frame"] for r in records] == list(range(len(truths)))
     m = match(records, truths)
     print(f"\nscene: {len(truths)} frames, {len(fer_faces[1])} faces; {m}; {res.fps:.1f} FPS, stages {res.stages_ms}")
-    # The Haar cascade finds about 60% of FER2013's tight, often turned faces; its misses are per face.
-    assert m["recall"] >= 0.5, m  # fully visible faces found
+    # YuNet finds about 85% of these tight, often turned FER2013 faces in this scene (Haar: about 60%).
+    assert m["recall"] >= 0.75, m  # fully visible faces found
     assert m["precision"] >= 0.9, m  # detections that are one of the pasted faces
-    assert m["faces_tracked"] >= 0.6 * len(fer_faces[1]), m
+    assert m["faces_tracked"] >= 0.8 * len(fer_faces[1]), m
     assert m["id_purity"] >= 0.9, m  # each face keeps one id
     assert len(set(m["dominant_ids"])) == len(m["dominant_ids"]), m  # no id shared by two faces
     assert m["agreement"] > 2 * CHANCE, m  # smoothed labels vs the pasted faces' labels
@@ -145,7 +146,8 @@ def test_no_faces_and_fifty_real_faces_in_one_frame(fer_faces, demo_model, tmp_p
                    detect_width=0, min_face=40, detect_every=1, log=None)
     recs = [json.loads(line)["faces"] for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert res.stop_reason == "ended" and [len(r) for r in recs][::3] == [0, 0]
-    assert len(recs[1]) >= 20, len(recs[1])  # Haar finds about 60% of FER2013 faces
+    print(f"\n{len(recs[1])} of 50 faces found")
+    assert len(recs[1]) >= 35, len(recs[1])  # YuNet found 42 (Haar about 30)
     assert {tuple(f["box"]): f["id"] for f in recs[1]} == {tuple(f["box"]): f["id"] for f in recs[2]}  # same ids
 
 
@@ -199,3 +201,17 @@ def test_cli_web_serves_and_stops_cleanly_on_ctrl_c(scene_video, demo_model, tmp
     assert proc.returncode == 0, err
     assert "stopped by Ctrl-C" in err and "Traceback" not in err
     assert (tmp_path / "web.jsonl").read_text().count("\n") >= 3
+
+
+def test_cli_without_a_window_serves_the_page_and_prints_its_address(scene_video, demo_model):
+    """The first command a webcam user types works on a headless install: the page instead of a window."""
+    video, _ = scene_video
+    env = {**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": ""}  # no desktop, whatever OpenCV build is installed
+    proc = subprocess.run(_demo_cli("--source", str(video), "--model", str(demo_model), "--port", "0",
+                                    "--max-frames", "20", "--no-browser"),
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no window can open here" in proc.stderr
+    assert re.search(r"serving the live stream on http://127\.0\.0\.1:\d+/", proc.stderr)
+    assert "processed 20 frames" in proc.stderr
+    assert re.search(r"model edgenet\S*\.onnx: (INT8|FP32) ", proc.stderr) or demo_model != "default"

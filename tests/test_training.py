@@ -105,6 +105,35 @@ def test_short_training_beats_chance(fer_npz, tmp_path):
     assert res.best_val_accuracy > majority + 0.03, (res.best_val_accuracy, majority)
 
 
+def test_trainer_files_and_shipped_weights_load_weights_only(fer_npz, tmp_path):
+    """Checkpoints are read with torch.load(weights_only=True): every file the current trainer writes
+    (best.pt, snapshots, last.pt with optimizer, scheduler and numpy RNG state, for SGD and AdamW), and
+    the committed benchmarks/weights, load without any allow-list — and a resumed run continues."""
+    from pathlib import Path
+
+    for optimizer in ("sgd", "adamw"):
+        out = tmp_path / optimizer
+        cfg = make_config("cnn1", epochs=2, limit=128, batch_size=64, lr=0.01, seed=3, patience=99, snapshots=True,
+                          optimizer=optimizer)
+
+        def stop_in_epoch_2(msg: str) -> None:
+            if msg.startswith("epoch 2/"):
+                raise _Interrupt
+
+        with pytest.raises(_Interrupt):  # stopped after epoch 1's files were written, as a killed run is
+            train(cfg, fer_npz, out, progress=False, log=stop_in_epoch_2)
+        for f in (out / "best.pt", out / "last.pt", out / "snap" / "epoch_1.pt"):
+            raw = torch.load(f, map_location="cpu", weights_only=True)
+            assert raw["format"] == "edgeemo-checkpoint" and load_checkpoint(f)["meta"]["model"] == "cnn1"
+        st = load_checkpoint(out / "last.pt")["train_state"]
+        assert st["np_rng"]["bit_generator"] == "PCG64" and st["optimizer"]["state"] and st["scheduler"]
+        res = train(cfg, fer_npz, out, resume=True, progress=False, log=lambda s: None)
+        assert [h["epoch"] for h in res.history] == [0, 1]
+    weights = sorted((Path(__file__).resolve().parent.parent / "benchmarks" / "weights").glob("*.pt"))
+    for f in weights:
+        assert load_checkpoint(f)["meta"]["model"] == f.stem
+
+
 def test_damaged_checkpoint_is_a_clear_error(tmp_path):
     from edgeemo.errors import ModelFileError
 

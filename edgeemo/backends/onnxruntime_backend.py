@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..modelmeta import meta_from_props
-from .base import Backend
+from .base import Backend, check_logits, check_model_io
 
 
 class OnnxRuntimeBackend(Backend):
@@ -37,13 +37,12 @@ class OnnxRuntimeBackend(Backend):
                 "is it a complete .onnx file? Re-export it with 'edgeemo export'"
             ) from exc
         self.meta = meta_from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
-        inp = self.session.get_inputs()[0]
+        inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self.input_name = inp.name
-        expected = [self.meta.preprocess.channels, *self.meta.preprocess.size]
-        if len(inp.shape) != 4 or [d if isinstance(d, int) else None for d in inp.shape[1:]] != expected:
-            raise ModelFileError(
-                f"{self.path}: input {inp.name} has shape {inp.shape}, but its metadata says N×{expected}"
-            )
+        check_model_io(self.path, self.meta, inp.shape, out.shape)
+        if not isinstance(out.shape[-1], int):  # a dynamic class axis: check a real output once
+            pre = self.meta.preprocess
+            check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import require
-from ..modelmeta import ModelMeta
-from .base import Backend
+from .base import Backend, check_logits
 
 
 class TorchBackend(Backend):
@@ -16,18 +15,15 @@ class TorchBackend(Backend):
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
         torch = require("torch", "train", "Running a .pt checkpoint")
-        from ..models import build_model
-        from ..training.checkpoint import load_checkpoint, state_dict_sha256
+        from ..training.checkpoint import model_from_checkpoint
 
         self.path = Path(path)
-        ck = load_checkpoint(self.path)
         if threads:
             torch.set_num_threads(threads)
-        self.model = build_model(ck["meta"]["model"])
-        self.model.load_state_dict(ck["state_dict"])
-        self.model.eval()
-        self.meta = ModelMeta.from_checkpoint_meta(ck["meta"], state_dict_sha256(ck["state_dict"]))
+        self.model, self.meta = model_from_checkpoint(self.path)
         self._torch = torch
+        pre = self.meta.preprocess
+        check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():

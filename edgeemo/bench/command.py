@@ -3,6 +3,7 @@ of a device profile, here or on boards over SSH."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +18,20 @@ from .vlm_options import parse_vlm_spec
 
 def _console():
     return make_console()
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def check_outputs(stem: Path, export_dir: str | None, data: str | None, plot: bool) -> None:
+    """Every file the run will write is checked before anything is exported or measured."""
+    from ..outputs import check_output_dir, check_output_file
+
+    for ext in (".json", ".csv", ".md") + ((".png",) if plot else ()):
+        check_output_file(stem.with_name(stem.name + ext), "--out", inputs=[data])
+    if export_dir is not None:
+        check_output_dir(export_dir, "--export-dir", inputs=[data])
 
 
 def _list_devices(console) -> None:
@@ -47,10 +62,13 @@ def _list_devices(console) -> None:
 @click.option("--data", type=click.Path(), default=None,
               help="Labelled faces (fer2013.npz) for accuracy and INT8 calibration; without it: latency, memory, size.")
 @click.option("--split", default="auto", show_default=True, help="Split to score; auto = PrivateTest when present.")
-@click.option("--limit", type=int, default=None, help="Score only the first N faces of the split.")
+@click.option("--labels", type=click.Choice(["fer2013", "ferplus"]), default="fer2013", show_default=True,
+              help="Score every row against FER2013's labels or the FER+ majority (faces without one left out).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N faces of the split.")
 @click.option("--backend", "backends", multiple=True, help="Only these of the profile's backends.")
 @click.option("--precision", "precisions", multiple=True, help="Only these precisions (fp32, fp16, int8).")
-@click.option("--threads", type=int, default=None, help="Threads per runtime [default: the profile's].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per runtime [default: the profile's].")
 @click.option("--warmup", type=int, default=None, help="Warm-up runs before timing [profile].")
 @click.option("--min-runs", type=int, default=None, help="Timed single-face runs, at least [profile].")
 @click.option("--min-seconds", type=float, default=None, help="Timed seconds per row, at least [profile].")
@@ -69,11 +87,12 @@ def _list_devices(console) -> None:
 @click.option("--min-accuracy", type=float, default=None,
               help="Exit with code 1 when a measured row's accuracy is below this (a CI gate).")
 @click.option("--vlm", "vlms", multiple=True,
-              help="Add a zero-shot vision-LLM row: llava:MODEL.gguf:MMPROJ.gguf or openai:MODEL (repeatable).")
+              help="Add a zero-shot vision-LLM row: llava:MODEL.gguf:MMPROJ.gguf, openai:MODEL, or published:FILE.csv "
+                   "(answers read from a file, matched by face name) (repeatable).")
 @click.option("--vlm-opt", "vlm_opts", multiple=True,
               help="Vision-LLM option KEY=VALUE over the profile's [vlm] table, e.g. n_gpu_layers=-1, "
                    "base_url=http://127.0.0.1:8000/v1, max_cost=2 (repeatable).")
-@click.option("--vlm-limit", type=int, default=None,
+@click.option("--vlm-limit", type=click.IntRange(min=1), default=None,
               help="Vision-LLM rows score only the first N faces [default: the same faces as the models].")
 @click.option("--vlm-cache", type=click.Path(), default=str(DEFAULT_CACHE),
               show_default="~/.cache/edgeemo/vlm-cache.sqlite",
@@ -88,7 +107,7 @@ def _list_devices(console) -> None:
 @click.option("--keep-remote", is_flag=True, help="Leave the board's working folder in place.")
 @click.option("--force", is_flag=True, help="Run a profile even though this machine does not match it.")
 @click.option("--list-devices", is_flag=True, help="List the device profiles and which matches this machine.")
-def bench(device, models, data, split, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
+def bench(device, models, data, split, labels, limit, backends, precisions, threads, warmup, min_runs, min_seconds,
           max_seconds, throughput_batch, throughput_seconds, timeout_s, export_dir, rebuild, budget, out, no_plot,
           min_accuracy, vlms, vlm_opts, vlm_limit, vlm_cache, vlm_refresh, hosts, remote_python, remote_dir,
           ssh_options, keep_remote, force, list_devices) -> None:
@@ -101,7 +120,7 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
     if list_devices:
         _list_devices(console)
         return
-    _check_options(data, min_accuracy, vlms, hosts, device)
+    _check_options(data, min_accuracy, vlms, hosts, device, labels)
     profile = detect_device() if device == "auto" else load_profile(device)
     if device == "auto":
         console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}")
@@ -112,7 +131,9 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
     model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
     model_list = [] if model_list == ["none"] else model_list  # vision-LLM rows only
     stem = Path(out) if out else RUNS / f"bench_{profile.name}"
+    check_outputs(stem, export_dir if not hosts else None, data, plot=not no_plot)
     common = dict(data=data, split=split, limit=limit, export_dir=export_dir, opts=opts, command=command_line())
+    previous_term = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a stopped run still writes its files
     if hosts:
         from .fleet import run_fleet
 
@@ -121,12 +142,13 @@ def bench(device, models, data, split, limit, backends, precisions, threads, war
                                     log=console.print, **common)
     else:
         vlm = dict(vlms=[parse_vlm_spec(v) for v in vlms], vlm_opts=tuple(vlm_opts), vlm_limit=vlm_limit,
-                   vlm_cache=vlm_cache, vlm_refresh=vlm_refresh)
+                   vlm_cache=vlm_cache, vlm_refresh=vlm_refresh, labels=labels)
         results, failed = [(stem, _run_here(profile, model_list, stem, force, console, **common, **vlm))], []
+    signal.signal(signal.SIGTERM, previous_term)
     _finish(results, failed, len(hosts), min_accuracy, no_plot, console)
 
 
-def _check_options(data, min_accuracy, vlms, hosts, device) -> None:
+def _check_options(data, min_accuracy, vlms, hosts, device, labels) -> None:
     if min_accuracy is not None and not data:
         raise EdgeemoError("--min-accuracy needs labelled faces to measure accuracy: pass --data fer2013.npz")
     for v in vlms:
@@ -134,6 +156,8 @@ def _check_options(data, min_accuracy, vlms, hosts, device) -> None:
     if vlms and hosts:
         raise EdgeemoError("--vlm rows run on this machine only; to measure a vision LLM on a board, run "
                            "'edgeemo bench --vlm ...' on the board itself")
+    if hosts and labels != "fer2013":
+        raise EdgeemoError("--labels ferplus is measured on this machine only; on a board, bench with FER2013 labels")
     if hosts and device == "auto":
         raise EdgeemoError("--host needs the board's profile: add --device NAME (jetson, rpi, cpu, ... see "
                            "--list-devices) or --device path/to/profile.toml")
@@ -144,7 +168,7 @@ def _run_here(profile, models: list[str], stem: Path, force: bool, console, **kw
     the JSON is rewritten after every row."""
     from .profiles import check_profile_fits
     from .report import write_json
-    from .sweep import prepare_bench
+    from .sweep import open_bench
 
     if not force:
         check_profile_fits(profile)
@@ -153,7 +177,13 @@ def _run_here(profile, models: list[str], stem: Path, force: bool, console, **kw
     def save_partial(result: dict) -> None:
         write_json(result, stem.with_name(stem.name + ".json"))
 
-    with prepare_bench(profile, models, log=console.print, **kwargs) as b:
+    with open_bench(profile, models, log=console.print, **kwargs) as b:
+        try:
+            b.plan(console.print)  # builds before the progress bar: the build log writes to the terminal's files
+        except KeyboardInterrupt as exc:
+            result = b.stopped(str(exc) or "Ctrl-C", console.print)
+            save_partial(result)
+            return result
         if not console.is_terminal:
             return b.sweep(log=console.print, on_record=save_partial)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -181,6 +211,11 @@ def _finish(results: list[tuple[Path, dict]], failed: list[str], n_hosts: int, m
             low += below_accuracy(res, min_accuracy)
     if any(res["metadata"].get("interrupted") for _, res in results):
         sys.exit(130)
+    rows = [r for _, res in results for r in res["records"]]
+    if rows and not any(r["status"] == "ok" for r in rows):
+        click.echo(f"no row was measured: all {len(rows)} row(s) failed or were skipped (reasons above and in "
+                   f"{results[0][0]}.md)", err=True)
+        sys.exit(1)
     if failed:
         click.echo(f"{len(failed)} of {n_hosts} boards failed: {', '.join(failed)}", err=True)
         sys.exit(2)

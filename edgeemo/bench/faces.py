@@ -13,12 +13,14 @@ from ..selection import select_faces, stratified_subset
 CALIB_VAL = 1000  # PublicTest faces shipped for choosing the INT8 recipe on the board
 
 
-def save_faces(data: str | Path, split: str | None, limit: int | None, dest: Path) -> dict:
-    """Select the faces once (split, first ``limit``) and save them for the workers."""
-    sel = select_faces(data, split=split or "auto", limit=limit)
+def save_faces(data: str | Path, split: str | None, limit: int | None, dest: Path, labels: str = "fer2013") -> dict:
+    """Select the faces once (split, first ``limit``, label set) and save them for the workers, with
+    their row names as ``names_KIND`` (for rows matched by name)."""
+    sel = select_faces(data, split=split or "auto", limit=limit, labels=labels)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(dest, images=sel.faces.images, labels=sel.faces.labels.astype(np.int64))
-    return {"path": str(data), "split": sel.split, "limit": limit, "n": len(sel.faces), "faces": str(dest)}
+    np.savez(dest, images=sel.faces.images, labels=sel.faces.labels.astype(np.int64),
+             **{f"names_{k}": v for k, v in sel.faces.names.items()})
+    return {**sel.describe(), "path": str(data), "faces": str(dest)}
 
 
 def write_subset(data: str | Path, split: str | None, limit: int | None, dest: Path, n_calib: int = 512,

@@ -24,6 +24,12 @@ def _mem(r: dict):
     return r.get("board_ram_delta_mb") if r.get("board_ram_delta_mb") is not None else r.get("peak_rss_mb")
 
 
+def _prec(r: dict) -> str:
+    """The precision of the file and, where it differs in name, what the runtime computed in."""
+    p, e = r.get("precision") or "—", r.get("execution_precision")
+    return f"{p} (runs in {e})" if e else p
+
+
 def short_reason(reason: str | None, n: int = 110) -> str:
     """The first clause of a reason, for the terminal table (the files keep it whole)."""
     text = " ".join((reason or "").split())
@@ -61,7 +67,8 @@ def print_table(result: dict, console) -> None:
     prof = meta["device_profile"]["name"]
     data = meta.get("data")
     title = (f"edgeemo bench · {prof} · {meta['host']} · {meta['cpu']['model']} · {meta['threads']} thread(s)"
-             + (f" · {data['split']} n={data['n']}" if data else " · no labelled data"))
+             + (f" · {data['split']} n={data['n']}" if data else " · no labelled data")
+             + (f" · {data['labels_description']}" if data and data.get("labels_description") else ""))
     board = any(r.get("power_mw") is not None for r in result["records"])
     cols = ["model", "backend", "prec.", "status", "acc.", "F1", "p50 ms", "p90 ms", "p99 ms",
             "mean±sd ms", f"fps@{meta['method']['throughput_batch']}", "cold ms", "mem MB", "MB"]
@@ -118,16 +125,25 @@ def write_json(result: dict, path: Path) -> None:
     os.replace(tmp, path)  # atomic: a reader (or Ctrl-C) never sees half a file
 
 
+def _run_status(result: dict) -> str:
+    """complete, interrupted, or running (a partial file written while the sweep goes on)."""
+    m = result["metadata"]
+    return "interrupted" if m.get("interrupted") else m.get("status") or "complete"
+
+
 def csv_text(result: dict) -> str:
     extra = ("latency_runs", "import_ms", "load_ms", "first_inference_ms", "baseline_rss_mb", "memory_source",
              "board_ram_used_mb", "board_ram_delta_mb", "power_mw", "energy_mj_per_inference",
              "kind", "invalid_rate", "refusal_rate", "model_calls", "cache_hits", "cost_usd")
-    cols = [k for k in RECORD_KEYS if k != "latency_ms"] + [f"latency_{k}_ms" for k in LAT_KEYS] + list(extra)
+    cols = (["run"] + [k for k in RECORD_KEYS if k != "latency_ms"] + [f"latency_{k}_ms" for k in LAT_KEYS]
+            + list(extra))
+    run = _run_status(result)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in result["records"]:
         row = {k: r.get(k) for k in cols}
+        row["run"] = run
         for k in LAT_KEYS:
             row[f"latency_{k}_ms"] = (r.get("latency_ms") or {}).get(k)
         w.writerow(row)
@@ -155,7 +171,9 @@ def _md_header(result: dict) -> list[str]:
         f"runs, at least {m['method']['min_runs']} runs and {m['method']['min_seconds']} s; throughput at batch "
         f"{m['method']['throughput_batch']}; each row in a fresh process (cold start = import + load + first "
         "inference; memory = peak RSS above the pre-load baseline)",
-        f"- Data: `{Path(data['path']).name}` {data['split']}, n={data['n']}" if data else f"- Data: none. {m['note']}",
+        (f"- Data: `{Path(data['path']).name}` {data['split']}, n={data['n']}"
+         + (f", {data['labels_description']}" if data.get("labels_description") else "")) if data
+        else f"- Data: none. {m['note']}",
     ]
     if m.get("load_average_start"):
         lines.append(f"- Load average at start / end: {m['load_average_start'][0]:.2f} / "
@@ -163,7 +181,8 @@ def _md_header(result: dict) -> list[str]:
     if m.get("command"):
         lines.append(f"- Command: `{m['command']}`")
     if m.get("interrupted"):
-        lines.append("- **Interrupted**: rows marked 'not run' were not measured")
+        lines.append(f"- **Interrupted** ({m.get('interrupted_by') or 'Ctrl-C'}): rows marked 'not run' were "
+                     "not measured")
     notes = model_notes(result)
     if notes:
         lines += ["- Models:"] + [f"  - {n}" for n in notes]
@@ -184,7 +203,7 @@ def _md_rows(result: dict) -> list[str]:
             continue
         batch = f" ({r['throughput_batch']})" if r.get("throughput_batch") else ""
         lines.append(
-            f"| {r['model']} | {backend} | {r.get('precision') or '—'} | ok | {_f(r.get('accuracy'), '.4f')} | "
+            f"| {r['model']} | {backend} | {_prec(r)} | ok | {_f(r.get('accuracy'), '.4f')} | "
             f"{_f(r.get('macro_f1'), '.4f')} | {_f(lat.get('p50'), '.3f')} | {_f(lat.get('p90'), '.3f')} | "
             f"{_f(lat.get('p99'), '.3f')} | {_f(lat.get('mean'), '.3f')} ± {_f(lat.get('std'), '.3f')} | "
             f"{_f(r.get('throughput_fps'), '.2f' if is_vlm(r) else '.0f')}{batch} | "
@@ -212,12 +231,15 @@ def _md_vlm(result: dict) -> list[str]:
                 f"{_f(r.get('tokens_per_s'), '.1f')} | {tok.get('prompt', '')} / {tok.get('completion', '')} | "
                 f"{_f(r.get('cost_usd'), '.4f')} |")
         lines += [f"- {r['model']}: {r['note']}" for r in vlm if r.get("note")]
+        lines += [f"- {r['model']}: first answers outside the 7 classes (counted wrong): "
+                  + ", ".join(f"{w} {n}" for w, n in r["answers_outside_classes"].items())
+                  for r in vlm if r.get("answers_outside_classes")]
     return lines
 
 
 COLORS = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red", "llama.cpp": "tab:purple",
           "openai-api": "tab:orange"}
-MARKERS = {"fp32": "o", "fp16": "s", "int8": "^"}
+MARKERS = {"fp32": "o", "fp16": "s", "int8": "^", "bf16": "D"}
 
 
 def plot_pareto(result: dict, path: Path) -> str | None:
@@ -251,6 +273,11 @@ def pareto_figure(result: dict, plt) -> tuple[object, list]:
                    color=COLORS.get(r["backend"], "tab:gray"), s=45, zorder=3)
     if with_acc:
         _pareto_front(ax, pts, y_of)
+        untimed = [r for r in result["records"] if r["status"] == "ok" and not r.get("latency_ms")
+                   and r.get("accuracy") is not None]  # published answers: accuracy only
+        for r, color in zip(untimed, ("tab:red", "tab:brown", "tab:pink", "tab:olive")):
+            ax.axhline(r["accuracy"], color=color, lw=1, ls=":",
+                       label=f"{r['model']} ({r['backend']}, no latency): {r['accuracy']:.4f}, n={r['n']}")
     _axes(ax, result["metadata"], [r["latency_ms"]["p50"] for r in pts], bool(with_acc))
     _legend(ax, pts)
     fig.tight_layout()
@@ -281,7 +308,9 @@ def _axes(ax, m: dict, xs: list[float], with_acc: bool) -> None:
     ax.set_ylabel("accuracy" if with_acc else "model size (MB); no labelled data, so no accuracy")
     data = m.get("data")
     ax.set_title(f"edgeemo bench · {m['device_profile']['name']} · {m['cpu']['model'][:40]}"
-                 + (f" · {data['split']} n={data['n']}" if data else ""), fontsize=9)
+                 + (f" · {data['split']} n={data['n']}" if data else "")
+                 + (", FER+ majority labels" if data and data.get("labels") == "ferplus" else "")
+                 + (" · INTERRUPTED: some rows not run" if m.get("interrupted") else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 RECORD_KEYS = (
-    "model", "backend", "device", "precision", "status", "reason", "accuracy", "macro_f1", "n", "latency_ms",
-    "throughput_fps", "throughput_batch", "cold_start_ms", "peak_rss_mb", "size_mb", "threads", "provider",
-    "runtime_version", "format", "path", "model_ref",
+    "model", "backend", "device", "precision", "execution_precision", "status", "reason", "accuracy", "macro_f1",
+    "n", "latency_ms", "throughput_fps", "throughput_batch", "cold_start_ms", "peak_rss_mb", "size_mb", "threads",
+    "provider", "runtime_version", "format", "path", "model_ref",
 )
 LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
 VLM_KIND = "vision LLM, zero-shot"

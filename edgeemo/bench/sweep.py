@@ -1,9 +1,11 @@
 """The sweep: models × profile targets × precisions, each row measured in its own subprocess.
 
-:func:`prepare_bench` resolves the models, builds (or reuses) their artifacts after a one-line plan,
-and lists the rows; :meth:`Bench.sweep` measures them, calling ``on_record`` after every row so a
-killed run keeps what it measured. A row that cannot run keeps its place with a status and the
-reason; Ctrl-C stops the sweep and keeps the finished rows. :func:`run_bench` does both.
+:func:`open_bench` saves the faces to score (a bad ``--data`` fails at once); :meth:`Bench.plan`
+resolves the models, builds (or reuses) their artifacts after a one-line plan and lists the rows;
+:meth:`Bench.sweep` measures them, calling ``on_record`` after every row so a killed run keeps what it
+measured. A row that cannot run keeps its place with a status and the reason; Ctrl-C (or SIGTERM)
+stops the run and keeps the finished rows, the others marked 'not run' (:func:`mark_interrupted`).
+:func:`run_bench` does it all.
 """
 
 from __future__ import annotations
@@ -149,32 +151,61 @@ def _log_row(log: Callable[[str], object], i: int, n: int, label: str, rec: dict
         + (f" ({(rec.get('reason') or '')[:100]})" if rec["status"] != "ok" else ""))
 
 
-def _not_run(row: Row | VlmSpec) -> dict:
-    rec = base_record(row) if isinstance(row, VlmSpec) else row_record(row)
-    if isinstance(row, VlmSpec) or not row.record:
-        rec.update(status="not run", reason="the run was interrupted (Ctrl-C) before this row")
-    return rec
+def mark_interrupted(result: dict, rows: list, why: str, log: Callable[[str], object] = print) -> None:
+    """Mark a stopped run in its result: the flag, the status, and a 'not run' record for every row left."""
+    meta = result["metadata"]
+    meta.update(interrupted=True, status="interrupted", interrupted_by=why)
+    done = len(result["records"])
+    for row in rows[done:]:
+        rec = base_record(row) if isinstance(row, VlmSpec) else row_record(row)
+        if isinstance(row, VlmSpec) or not row.record:
+            rec.update(status="not run", reason=f"the run was interrupted ({why}) before this row")
+        result["records"].append(rec)
+    log(f"interrupted ({why}): kept the {done} row(s) already measured"
+        + ("" if rows else "; it stopped before the rows were planned"))
 
 
 @dataclass
 class Bench:
-    """A prepared bench: artifacts built, faces saved for the workers, rows listed."""
+    """A bench being run: faces saved for the workers; after :meth:`plan`, artifacts built and rows listed."""
 
     profile: Profile
     opts: BenchOptions
-    rows: list[Row | VlmSpec]
+    models: list[str]
+    data: str | Path | None
+    export_dir: Path
+    vlm_rows: list[VlmSpec]
     data_info: dict | None
     vlm_faces: str | None
     command: str | None
     workdir: tempfile.TemporaryDirectory
     vlm_cache: str | None = None
     vlm_refresh: bool = False
+    rows: list[Row | VlmSpec] = field(default_factory=list)
 
     def __enter__(self) -> Bench:
         return self
 
     def __exit__(self, *exc) -> None:
         self.workdir.cleanup()
+
+    def plan(self, log: Callable[[str], object] = print) -> list[Row | VlmSpec]:
+        """Resolve the models, print the build plan, build or reuse the artifacts and list the rows."""
+        pairs = target_pairs(self.profile, self.opts)
+        fp = list(dict.fromkeys((format_of(t.backend), p) for t, p in pairs))
+        sources = resolve_sources(self.models)
+        build = dict(data=self.data, budget=self.opts.export_budget, n_calib=self.opts.n_calib,
+                     rebuild=self.opts.rebuild)
+        log(plan_builds(sources, fp, self.export_dir, **build).describe())
+        built = build_all(sources, fp, self.export_dir, **build, log=log)
+        self.rows = [*plan_rows(sources, pairs, built, self.export_dir), *self.vlm_rows]
+        return self.rows
+
+    def stopped(self, why: str, log: Callable[[str], object] = print) -> dict:
+        """The result of a run stopped before its sweep (while building): every row 'not run'."""
+        result = self.new_result()
+        mark_interrupted(result, self.rows, why, log)
+        return result
 
     def _measure(self, row: Row | VlmSpec) -> dict:
         if isinstance(row, VlmSpec):
@@ -194,6 +225,7 @@ class Bench:
         """Measure every row; returns ``{schema_version, metadata, records}``. ``progress`` is an
         optional rich :class:`~rich.progress.Progress`."""
         result = self.new_result()
+        result["metadata"].update(status="running", interrupted=False, rows_planned=len(self.rows))
         task = progress.add_task("bench", total=len(self.rows)) if progress is not None else None
         t_start = time.perf_counter()
         try:
@@ -208,39 +240,40 @@ class Bench:
                     progress.advance(task)
                 if on_record:
                     on_record(result)
-        except KeyboardInterrupt:
-            result["metadata"]["interrupted"] = True
-            done = len(result["records"])
-            result["records"] += [_not_run(row) for row in self.rows[done:]]
-            log(f"interrupted: kept the {done} row(s) already measured")
+        except KeyboardInterrupt as exc:
+            mark_interrupted(result, self.rows, str(exc) or "Ctrl-C", log)
+        else:
+            result["metadata"]["status"] = "complete"
         result["metadata"]["seconds"] = round(time.perf_counter() - t_start, 1)
         result["metadata"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
         return result
 
 
-def _faces(data, split, limit, vlms: list[VlmSpec], vlm_limit: int | None, tmp: Path) -> tuple[dict | None, str | None]:
+def _faces(data, split, limit, labels: str, vlms: list[VlmSpec], vlm_limit: int | None,
+           tmp: Path) -> tuple[dict | None, str | None]:
     """Save the faces to score (and the vision LLMs' first ``vlm_limit`` of them) for the workers."""
     if not data:
         return None, None
     from .faces import save_faces
 
-    info = save_faces(data, split, limit, tmp / "faces.npz")
+    info = save_faces(data, split, limit, tmp / "faces.npz", labels)
     vlm_faces = None
     if vlms:
         vlm_faces = info["faces"]
         if vlm_limit and vlm_limit < info["n"]:
-            vlm_faces = save_faces(data, split, vlm_limit, tmp / "vlm_faces.npz")["faces"]
+            vlm_faces = save_faces(data, split, vlm_limit, tmp / "vlm_faces.npz", labels)["faces"]
         info["vlm_n"] = min(vlm_limit or info["n"], info["n"])
     return info, vlm_faces
 
 
-def prepare_bench(
+def open_bench(
     profile: Profile,
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
     *,
     data: str | Path | None = None,
     split: str | None = "auto",
     limit: int | None = None,
+    labels: str = "fer2013",
     export_dir: str | Path = "export",
     opts: BenchOptions | None = None,
     command: str | None = None,
@@ -251,36 +284,34 @@ def prepare_bench(
     vlm_cache: str | None = None,
     vlm_refresh: bool = False,
 ) -> Bench:
-    """Save the faces (a bad ``data`` fails before anything is built), resolve the models, print the
-    build plan, build or reuse the artifacts and list the rows. Use the result as a context manager
-    (it holds the faces' temporary folder)."""
+    """Check the targets and save the faces to score (``labels``: ``fer2013`` or ``ferplus``, the FER+
+    majority, for every row's accuracy). Use the result as a context manager (it holds the faces'
+    temporary folder), then :meth:`Bench.plan` and :meth:`Bench.sweep`."""
     opts = opts or BenchOptions()
-    export_dir = Path(export_dir)
-    pairs = target_pairs(profile, opts)
-    fp = list(dict.fromkeys((format_of(t.backend), p) for t, p in pairs))
+    target_pairs(profile, opts)  # a --backend the profile lacks fails before anything is done
     vlm_rows = [with_options(v, profile.vlm, vlm_opts) for v in vlms]
     tmp = tempfile.TemporaryDirectory(prefix="edgeemo-bench-")
     try:
-        data_info, vlm_faces = _faces(data, split, limit, vlm_rows, vlm_limit, Path(tmp.name))
-        sources = resolve_sources(list(models))
-        build = dict(data=data, budget=opts.export_budget, n_calib=opts.n_calib, rebuild=opts.rebuild)
-        log(plan_builds(sources, fp, export_dir, **build).describe())
-        built = build_all(sources, fp, export_dir, **build, log=log)
+        data_info, vlm_faces = _faces(data, split, limit, labels, vlm_rows, vlm_limit, Path(tmp.name))
     except BaseException:
         tmp.cleanup()
         raise
     if not data:
         log("no --data: measuring latency, memory and size on generated inputs; accuracy needs labelled faces "
             "(see the note at the end)")
-    rows: list[Row | VlmSpec] = [*plan_rows(sources, pairs, built, export_dir), *vlm_rows]
-    return Bench(profile, opts, rows, data_info, vlm_faces, command, tmp, vlm_cache, vlm_refresh)
+    return Bench(profile, opts, list(models), data, Path(export_dir), vlm_rows, data_info, vlm_faces, command, tmp,
+                 vlm_cache, vlm_refresh)
 
 
 def run_bench(profile: Profile, models: list[str] | tuple[str, ...] = DEFAULT_MODELS, *, log=print, progress=None,
               on_record: Callable[[dict], object] | None = None, **kwargs) -> dict:
-    """:func:`prepare_bench` then :meth:`Bench.sweep`: the whole bench in one call."""
-    with prepare_bench(profile, models, log=log, **kwargs) as bench:
+    """:func:`open_bench`, :meth:`Bench.plan` and :meth:`Bench.sweep`: the whole bench in one call."""
+    with open_bench(profile, models, log=log, **kwargs) as bench:
+        try:
+            bench.plan(log)
+        except KeyboardInterrupt as exc:
+            return bench.stopped(str(exc) or "Ctrl-C", log)
         return bench.sweep(log=log, progress=progress, on_record=on_record)
 
 
-__all__ = ["BenchOptions", "Bench", "Row", "prepare_bench", "run_bench", "row_record", "row_label"]
+__all__ = ["BenchOptions", "Bench", "Row", "open_bench", "run_bench", "row_record", "row_label", "mark_interrupted"]

@@ -1,6 +1,7 @@
-"""Vision-LLM rows of ``edgeemo bench`` as the user writes them: ``--vlm llava:MODEL.gguf:MMPROJ.gguf``
-or ``--vlm openai:MODEL``, with options from the profile's ``[vlm]`` table and ``--vlm-opt KEY=VALUE``
-(the option schema lives here, so profiles and the row runner both read it without importing each other).
+"""Vision-LLM rows of ``edgeemo bench`` as the user writes them: ``--vlm llava:MODEL.gguf:MMPROJ.gguf``,
+``--vlm openai:MODEL`` or ``--vlm published:ANSWERS.csv``, with options from the profile's ``[vlm]``
+table and ``--vlm-opt KEY=VALUE`` (the option schema lives here, so profiles and the row runner both
+read it without importing each other).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from pathlib import Path
 
 from ..errors import EdgeemoError
 
-BACKEND_NAMES = {"llava": "llama.cpp", "openai": "openai-api"}
+BACKEND_NAMES = {"llava": "llama.cpp", "openai": "openai-api", "published": "published answers"}
 _COMMON = {"image_size": int, "prompt": str}
 OPTION_TYPES: dict[str, dict[str, type]] = {
     "llava": {**_COMMON, "chat_format": str, "scoring": str, "n_ctx": int, "n_gpu_layers": int, "threads": int},
     "openai": {**_COMMON, "base_url": str, "timeout": float, "retries": int, "response_format": str, "detail": str,
                "price_in": float, "price_out": float, "max_cost": float, "batch_size": int, "concurrency": int},
+    "published": {"name": str, "key_column": str, "answer_column": str, "separator": str, "match_on": str,
+                  "top_k": int},
 }
 ALL_OPTIONS = sorted({k for v in OPTION_TYPES.values() for k in v})
 
@@ -32,11 +35,13 @@ class VlmSpec:
 
     @property
     def label(self) -> str:
+        if self.backend == "published":
+            return self.options.get("name") or Path(self.model).stem
         return Path(self.model).stem if self.backend == "llava" else self.model
 
 
 def parse_vlm_spec(text: str) -> VlmSpec:
-    """``llava:MODEL.gguf:MMPROJ.gguf`` or ``openai:MODEL`` (e.g. ``openai:gpt-4o``)."""
+    """``llava:MODEL.gguf:MMPROJ.gguf``, ``openai:MODEL`` (e.g. ``openai:gpt-4o``) or ``published:FILE.csv``."""
     kind, _, rest = text.partition(":")
     kind = kind.strip().lower()
     if kind == "llava":
@@ -49,7 +54,12 @@ def parse_vlm_spec(text: str) -> VlmSpec:
         if not rest.strip():
             raise EdgeemoError(f"--vlm {text!r}: write openai:MODEL, e.g. openai:gpt-4o")
         return VlmSpec("openai", rest.strip(), text=text)
-    raise EdgeemoError(f"--vlm {text!r}: start with llava: or openai: (llava:MODEL.gguf:MMPROJ.gguf, openai:gpt-4o)")
+    if kind == "published":
+        if not rest.strip():
+            raise EdgeemoError(f"--vlm {text!r}: write published:ANSWERS.csv (the file of published answers)")
+        return VlmSpec("published", rest.strip(), text=text)
+    raise EdgeemoError(f"--vlm {text!r}: start with llava:, openai: or published: (llava:MODEL.gguf:MMPROJ.gguf, "
+                       "openai:gpt-4o, published:answers.csv)")
 
 
 def _coerce(key: str, value, typ: type, where: str):

@@ -68,6 +68,7 @@ def _cold_start(job: dict, rec: dict) -> tuple[object, np.ndarray, np.ndarray, f
     t_first = time.perf_counter()
     rec.update({
         "provider": be.provider, "runtime_version": be.runtime_version(),
+        "execution_precision": be.execution_precision,
         "cold_start_ms": (t_first - t0) * 1e3, "import_ms": (t_import - t0) * 1e3,
         "load_ms": (t_load - t_import) * 1e3, "first_inference_ms": (t_first - t_load) * 1e3,
         "input_shape": list(x1.shape),

@@ -33,6 +33,8 @@ class FaceSet:
     :data:`edgeemo.labels.CLASSES`; ``split`` indexes :data:`SPLITS` (``-1`` when the source
     has no split); ``soft`` optionally holds N×7 label distributions (FER+ votes).
     ``dropped`` counts rows a loader left out, by reason, so nothing is dropped silently.
+    ``names`` holds row names by kind (e.g. ``ferplus_image_name``: N strings each), for
+    matching rows with answers or labels kept elsewhere.
     """
 
     images: np.ndarray
@@ -41,6 +43,7 @@ class FaceSet:
     source: str
     soft: np.ndarray | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+    names: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -48,7 +51,7 @@ class FaceSet:
             raise DataError(
                 f"{self.source}: images must be N×H×W uint8, got {self.images.dtype} {self.images.shape}"
             )
-        for name, arr in (("labels", self.labels), ("split", self.split)):
+        for name, arr in (("labels", self.labels), ("split", self.split), *self.names.items()):
             if len(arr) != n:
                 raise DataError(f"{self.source}: {name} has {len(arr)} rows but images has {n}")
         if self.soft is not None and self.soft.shape != (n, len(CLASSES)):
@@ -71,6 +74,7 @@ class FaceSet:
             source=self.source,
             soft=None if self.soft is None else self.soft[mask],
             dropped=dict(self.dropped),
+            names={k: v[mask] for k, v in self.names.items()},
         )
 
     def get_split(self, name: str | None) -> FaceSet:

@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, ferplus_soft_labels, remap
+from ..faces import to_uint8
+from ..labels import CLASSES, EXCLUDED, FERPLUS_CLASSES, class_index, ferplus_soft_labels, remap
 from .dataset import SPLITS, FaceSet
+
+# String arrays kept as row names (FaceSet.names), for matching rows with answers kept elsewhere.
+NAME_KEYS = ("ferplus_image_name", "msambare_filename", "filenames")
 
 
 class _Arrays:
@@ -23,7 +27,30 @@ class _Arrays:
         try:
             return self._npz[key]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            if "allow_pickle" in str(exc):
+                raise DataError(f"{self._path}: the {key!r} array holds Python objects, which edgeemo never "
+                                "loads (unpickling can run code); store numbers or strings instead") from exc
             raise DataError(f"{self._path}: the {key!r} array is damaged ({exc})") from exc
+
+
+def _int_array(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """Whole-number class or split indices as int64; anything else is a :class:`DataError`."""
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        return arr.astype(np.int64)
+    raise DataError(f"{path}: {key!r} must hold whole-number indices, got {arr.dtype} values; "
+                    "store class indices (with 'class_names' for their order) or class names")
+
+
+def _labels_by_name(arr: np.ndarray, path: Path) -> np.ndarray:
+    """Labels given as class names (strings), mapped to FER7 indices by name."""
+    try:
+        names = [str(v) for v in arr.tolist()]
+        table = {n: class_index(n) for n in set(names)}
+    except KeyError as exc:
+        raise DataError(f"{path}: 'labels' holds a class name edgeemo cannot map: {exc}") from exc
+    return np.array([table[n] for n in names], dtype=np.int64)
 
 
 def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
@@ -32,7 +59,8 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     Understood keys: ``labels`` (with ``class_names`` giving their order; FER2013 order when
     absent), ``labels_fer7`` (already in FER2013 order, preferred when present),
     ``split_id``/``split`` (``split_names``), ``pixel_source`` (rows other than 0 are
-    dropped and counted) and ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
+    dropped and counted), row names (:data:`NAME_KEYS`, as ``FaceSet.names``) and
+    ``ferplus_votes`` (soft labels; ``labels="ferplus"`` trains and
     scores on the FER+ majority instead of the original FER2013 label).
     """
     path = Path(path)
@@ -43,9 +71,14 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     y = _labels(z, keys, path, labels)
     if len(y) != n:
         raise DataError(f"{path}: {len(y)} labels for {n} images")
+    split = _splits(z, keys, n, path)
     dropped: dict[str, int] = {}
     keep = _kept_rows(z, keys, y, dropped)
-    fs = FaceSet(images=images, labels=y, split=_splits(z, keys, n), source=str(path), soft=soft)
+    names = {k: z[k].astype(str) for k in NAME_KEYS if k in keys}
+    for k, v in names.items():
+        if v.shape != (n,):
+            raise DataError(f"{path}: {k!r} must hold one name per image ({n}), got shape {v.shape}")
+    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft, names=names)
     out = fs.subset(keep) if not keep.all() else fs
     out.dropped = dropped
     return out
@@ -54,10 +87,12 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
 def _open(path: Path) -> tuple[_Arrays, set[str]]:
     if not path.exists():
         raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes); copy or convert the dataset again")
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}); is it a complete numpy .npz archive?") from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single array (.npy), not an .npz archive of named arrays")
     keys = set(npz.files)
@@ -67,17 +102,15 @@ def _open(path: Path) -> tuple[_Arrays, set[str]]:
 
 
 def _images(z: _Arrays, path: Path) -> np.ndarray:
-    """N×H×W uint8 (a trailing channel of 1 dropped; floats in 0..1 scaled to 0..255)."""
+    """N×H×W uint8 under the input contract (a trailing channel of 1 dropped)."""
     images = z["images"]
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim != 3:
         raise DataError(f"{path}: 'images' must be N×H×W grayscale, got shape {images.shape}")
-    if images.dtype != np.uint8:
-        if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
-            images = images * 255.0
-        images = np.clip(images, 0, 255).astype(np.uint8)
-    return images
+    if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(f"{path}: 'images' holds no faces (shape {images.shape})")
+    return to_uint8(images, f"{path}: 'images'")
 
 
 def _labels(z: _Arrays, keys: set[str], path: Path, labels: str) -> np.ndarray:
@@ -88,15 +121,17 @@ def _labels(z: _Arrays, keys: set[str], path: Path, labels: str) -> np.ndarray:
         fer_names = (
             [str(c) for c in z["ferplus_class_names"]] if "ferplus_class_names" in keys else list(FERPLUS_CLASSES)
         )
-        raw = z["ferplus_majority"].astype(np.int64)
+        raw = _int_array(z["ferplus_majority"], "ferplus_majority", path)
         y = remap(raw, fer_names)
         y[raw < 0] = EXCLUDED
         return y
     if "labels_fer7" in keys:
-        return z["labels_fer7"].astype(np.int64)
+        return _int_array(z["labels_fer7"], "labels_fer7", path)
     if "labels" not in keys:
         raise DataError(f"{path}: no 'labels' or 'labels_fer7' array")
-    raw = z["labels"].astype(np.int64)
+    if z["labels"].dtype.kind in "USO":
+        return _labels_by_name(z["labels"], path)
+    raw = _int_array(z["labels"], "labels", path)
     names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
     try:
         y = remap(raw, names)
@@ -111,10 +146,10 @@ def _labels(z: _Arrays, keys: set[str], path: Path, labels: str) -> np.ndarray:
     return y
 
 
-def _splits(z: _Arrays, keys: set[str], n: int) -> np.ndarray:
+def _splits(z: _Arrays, keys: set[str], n: int, path: Path) -> np.ndarray:
     """Each row's index in :data:`SPLITS` (``-1`` where the file says none)."""
     if "split_id" in keys:
-        split = z["split_id"].astype(np.int8)
+        split = _int_array(z["split_id"], "split_id", path).astype(np.int8)
         if "split_names" in keys:
             names = [str(s) for s in z["split_names"]]
             order = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in names], dtype=np.int8)

@@ -12,7 +12,7 @@ import importlib
 
 _EXPORTS = {
     "run_demo": "pipeline", "EmotionPipeline": "pipeline", "FaceResult": "pipeline", "DemoSummary": "pipeline",
-    "open_source": "sources", "make_detector": "detect", "IouTracker": "track", "ProbabilitySmoother": "smooth",
+    "open_source": "sources", "IouTracker": "track", "ProbabilitySmoother": "smooth",
 }
 __all__ = list(_EXPORTS)
 

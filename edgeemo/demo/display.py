@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import webbrowser
 
 import cv2
 import numpy as np
@@ -25,6 +26,23 @@ def gui_problem() -> str | None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)"
     return None
+
+
+def desktop_session() -> bool:
+    """Whether a desktop is there to show a browser (never start a terminal browser over SSH)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return sys.platform in ("darwin", "win32")
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in the desktop's browser where there is a desktop; True if one was started."""
+    if not desktop_session():
+        return False
+    try:
+        return bool(webbrowser.open(url, new=2))
+    except webbrowser.Error:
+        return False
 
 
 def require_gui() -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..align import DEFAULT_TEMPLATE, FaceTemplate
 from ..classifier import EmotionClassifier, softmax
+from ..crops import CropGeometry, box_geometry, face_crops
+from ..detectors import DEFAULT_DETECTOR, Detections, FaceDetector, make_detector
 from ..errors import EdgeemoError
-from ..preprocess import interpolation_flag
-from .detect import CropGeometry, FaceDetector, make_detector
 from .overlay import annotate
 from .smooth import ProbabilitySmoother
 from .sources import FrameSource, SourceStalled, open_source
@@ -35,15 +36,16 @@ class FaceResult:
 
     track_id: int
     box: tuple[int, int, int, int]  # the detector's box (x, y, w, h)
-    crop: tuple[int, int, int, int]  # the square crop that was classified
+    crop: tuple[int, int, int, int]  # the bounds (x, y, w, h) of the region that was classified
     score: float
     probs: np.ndarray
     raw_probs: np.ndarray
     label: str
     confidence: float
+    landmarks: np.ndarray | None = None
 
     def to_dict(self, classes: tuple[str, ...]) -> dict:
-        return {
+        d = {
             "id": self.track_id,
             "box": list(self.box),
             "crop": list(self.crop),
@@ -53,31 +55,22 @@ class FaceResult:
             "probs": {c: round(float(p), 4) for c, p in zip(classes, self.probs)},
             "raw_label": classes[int(np.argmax(self.raw_probs))],
         }
+        if self.landmarks is not None:
+            d["landmarks"] = np.round(self.landmarks, 1).tolist()
+        return d
 
 
-def crop_faces(gray: np.ndarray, crops: np.ndarray, size: tuple[int, int], interpolation: str = "area") -> np.ndarray:
-    """Cut square crops (which may leave the frame: edges are replicated) and resize them to ``size``
-    (h, w) with the model's ``interpolation`` (:class:`~edgeemo.preprocess.Preprocess`), as the faces it
-    was trained on were resized. ``area`` is a shrinking method: a crop smaller than ``size`` is
-    enlarged bilinearly."""
-    flag = interpolation_flag(interpolation)
-    h, w = gray.shape[:2]
-    out = np.empty((len(crops), size[0], size[1]), np.uint8)
-    for i, (x, y, s, _) in enumerate(crops):
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + s, w), min(y + s, h)
-        if x1 <= x0 or y1 <= y0:
-            out[i] = 0
-            continue
-        roi = gray[y0:y1, x0:x1]
-        if (x0, y0, x1, y1) != (x, y, x + s, y + s):
-            roi = cv2.copyMakeBorder(roi, y0 - y, y + s - y1, x0 - x, x + s - x1, cv2.BORDER_REPLICATE)
-        enlarge = s < size[1] and flag == cv2.INTER_AREA
-        out[i] = cv2.resize(roi, (size[1], size[0]), interpolation=cv2.INTER_LINEAR if enlarge else flag)
-    return out
+def _bounds(quad: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(quad.min(axis=0))
+    x1, y1 = np.ceil(quad.max(axis=0))
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
 class EmotionPipeline:
     """Detect every face in a frame, classify them in one batch, keep ids and smooth their probabilities.
+
+    Faces are aligned on their landmarks with ``template`` when the detector gives landmarks
+    (``template=None``: square crops around the boxes, framed by ``geometry``).
 
     >>> pipe = EmotionPipeline(EmotionClassifier("default"))
     >>> faces = pipe.process(bgr_frame)       # list of FaceResult
@@ -85,63 +78,81 @@ class EmotionPipeline:
 
     def __init__(self, classifier: EmotionClassifier, detector: FaceDetector | None = None,
                  tracker: IouTracker | None = None, smoother: ProbabilitySmoother | None = None,
-                 geometry: CropGeometry | None = None, max_faces: int = 64, detect_every: int = 1) -> None:
+                 geometry: CropGeometry | None = None, max_faces: int = 64, detect_every: int = 1,
+                 template: FaceTemplate | None = DEFAULT_TEMPLATE) -> None:
         self.classifier = classifier
         self.classes = tuple(classifier.classes)
-        self.detector = detector or make_detector("haar")
+        self.detector = detector or make_detector(DEFAULT_DETECTOR)
         self.tracker = tracker or IouTracker()
         self.smoother = smoother or ProbabilitySmoother()
-        self.geometry = geometry or self.detector.geometry
+        self.geometry = geometry or box_geometry(self.detector.name)
+        self.template = template
         self.max_faces = max_faces
         if detect_every < 1:
             raise EdgeemoError(f"detect_every must be at least 1, got {detect_every}")
         self.detect_every = detect_every
         self.input_size = tuple(classifier.meta.preprocess.size)
-        self.interpolation = classifier.meta.preprocess.interpolation
         self._n = 0
         self._scores: dict[int, float] = {}
+        self._landmarks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (landmarks, box when detected)
+
+    def _detect(self, bgr: np.ndarray, gray: np.ndarray) -> tuple[Detections, list[int] | None]:
+        """This frame's faces: detected (ids None: the tracker assigns them) or coasted along their tracks."""
+        if self._n % self.detect_every == 0:
+            dets = self.detector.detect(bgr, gray)
+            if len(dets) > self.max_faces:  # keep the largest faces
+                dets = dets.by_size().take(np.arange(self.max_faces))
+            return dets, None
+        ids, coasted = self.tracker.coast()  # between detections the tracked boxes move on along their velocity
+        boxes = np.round(coasted).astype(np.int64).reshape(-1, 4)
+        scores = np.array([self._scores.get(i, 0.0) for i in ids], np.float32)
+        lms = None
+        if self.detector.has_landmarks and all(i in self._landmarks for i in ids):
+            lms = np.array([lm + (b[:2] + b[2:] / 2 - ob[:2] - ob[2:] / 2)
+                            for i, b in zip(ids, boxes) for lm, ob in [self._landmarks[i]]], np.float32)
+            lms = lms.reshape(-1, 5, 2)
+        return Detections(boxes, scores, lms), ids
+
+    def _remember(self, ids: list[int], dets: Detections) -> None:
+        ids_now, dropped = self.tracker.update(dets.boxes)
+        self.smoother.drop(dropped)
+        for tid in dropped:
+            self._scores.pop(tid, None)
+            self._landmarks.pop(tid, None)
+        self._scores.update(zip(ids_now, map(float, dets.scores)))
+        if dets.landmarks is not None:
+            self._landmarks.update({t: (dets.landmarks[k], dets.boxes[k].astype(np.float64))
+                                    for k, t in enumerate(ids_now)})
+        ids[:] = ids_now
 
     def process(self, bgr: np.ndarray, times: dict[str, float] | None = None) -> list[FaceResult]:
         """Results for one BGR frame; adds per-stage seconds to ``times`` if given."""
         times = {} if times is None else times
         t0 = time.perf_counter()
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        detecting = self._n % self.detect_every == 0
+        dets, ids = self._detect(bgr, gray)
         self._n += 1
-        if detecting:
-            boxes, scores = self.detector.detect(bgr, gray)
-            if len(boxes) > self.max_faces:  # keep the largest faces
-                keep = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")[: self.max_faces]
-                boxes, scores = boxes[keep], scores[keep]
-        else:  # between detections the tracked boxes move on along their velocity
-            coast_ids, coasted = self.tracker.coast()
-            boxes = np.round(coasted).astype(np.int64)
-            scores = np.array([self._scores.get(i, 0.0) for i in coast_ids], np.float32)
         t1 = time.perf_counter()
-        crops = self.geometry.apply(boxes)
-        faces_in = crop_faces(gray, crops, self.input_size, self.interpolation) if len(boxes) else None
-        x = self.classifier.preprocess(faces_in) if faces_in is not None else None
+        crops, quads = face_crops(gray, dets, self.input_size, self.template, self.geometry,
+                                 self.classifier.meta.preprocess.interpolation)
+        x = self.classifier.preprocess(crops) if len(dets) else None
         t2 = time.perf_counter()
         if x is not None:
             raw = softmax(self.classifier.backend.predict(x).astype(np.float32))
         else:
             raw = np.zeros((0, len(self.classes)), np.float32)
         t3 = time.perf_counter()
-        if detecting:
-            ids, dropped = self.tracker.update(boxes)
-            self.smoother.drop(dropped)
-            for tid in dropped:
-                self._scores.pop(tid, None)
-            self._scores.update(zip(ids, map(float, scores)))
-        else:
-            ids = coast_ids
+        if ids is None:
+            ids = []
+            self._remember(ids, dets)
         probs = self.smoother.update(ids, raw)
         faces = []
         for i, tid in enumerate(ids):
             k = int(np.argmax(probs[i]))
             faces.append(FaceResult(
-                tid, tuple(int(v) for v in boxes[i]), tuple(int(v) for v in crops[i]), float(scores[i]),
-                probs[i], raw[i], self.classes[k], float(probs[i][k])))
+                tid, tuple(int(v) for v in dets.boxes[i]), _bounds(quads[i]), float(dets.scores[i]),
+                probs[i], raw[i], self.classes[k], float(probs[i][k]),
+                None if dets.landmarks is None else dets.landmarks[i]))
         t4 = time.perf_counter()
         for name, dt in (("detect", t1 - t0), ("preprocess", t2 - t1), ("infer", t3 - t2), ("track", t4 - t3)):
             times[name] = times.get(name, 0.0) + dt
@@ -150,6 +161,7 @@ class EmotionPipeline:
     def reset(self) -> None:
         self._n = 0
         self._scores.clear()
+        self._landmarks.clear()
         self.tracker.reset()
         self.smoother = ProbabilitySmoother(self.smoother.method, self.smoother.alpha, self.smoother.window)
 
@@ -186,15 +198,30 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _resolve_display(display: str) -> tuple[str, str | None]:
+    """The display to use and, when ``auto`` fell back to the web page, why no window could open."""
+    from .display import gui_problem, require_gui
+
+    if display not in DISPLAYS + ("auto",):
+        raise EdgeemoError(f"display must be one of auto, {', '.join(DISPLAYS)}, got {display!r}")
+    if display == "window":
+        require_gui()
+    if display != "auto":
+        return display, None
+    problem = gui_problem()
+    return ("web", problem) if problem else ("window", None)
+
+
 @dataclass
 class DemoOptions:
     """Everything :func:`run_demo` can be told besides the source, the model and the backend."""
 
-    display: str = "window"  # window | web | none
-    detector: str | FaceDetector = "haar"  # haar, yunet (with detector_model) or a FaceDetector
+    display: str = "auto"  # window | web | none | auto (a window where one can open, else the web page)
+    detector: str | FaceDetector = DEFAULT_DETECTOR  # yunet (shipped), haar, or a FaceDetector
     detector_model: str | Path | None = None
     detect_width: int = 320
-    min_face: int = 48
+    min_face: int | None = None
+    align: bool = True  # warp faces onto the FER-like template from their landmarks
     crop_scale: float | None = None  # None: the detector's own framing
     crop_shift: float | None = None
     smoothing: str = "ema"
@@ -209,12 +236,14 @@ class DemoOptions:
     realtime: bool | None = None  # None: pace files at their own FPS when shown
     stall_timeout: float = 5.0
     threads: int | None = None
+    precision: str = "auto"  # the shipped model: INT8 where measured faster here
     max_faces: int = 64
     detect_every: int = 2
     classifier: EmotionClassifier | None = None
     stop_event: threading.Event | None = None
     on_ready: Callable[[str | None], None] | None = None
     log: Callable[[str], None] | None = _stderr
+    browser: bool = True  # open the page in a browser when auto fell back to it on a desktop
 
 
 def run_demo(source: int | str | Path | Iterable | FrameSource = 0, model: str | Path = "default",
@@ -222,9 +251,12 @@ def run_demo(source: int | str | Path | Iterable | FrameSource = 0, model: str |
     """Run the live demo until the source ends, ``max_frames``, q/Esc/window closed, ``stop_event`` or Ctrl-C.
 
     ``options`` are the fields of :class:`DemoOptions`: ``display`` is ``window`` (OpenCV window),
-    ``web`` (serve ``http://host:port/``) or ``none``; ``detector`` is ``haar``, ``yunet`` (with
-    ``detector_model``) or a :class:`FaceDetector`. Files are played at their own frame rate when
-    shown (``realtime=None``), as fast as possible otherwise. With ``detect_every`` N > 1 the detector
+    ``web`` (serve ``http://host:port/``), ``none``, or ``auto``: a window where one can open, else the
+    web page (its address is printed and, with ``browser`` and a desktop session, opened in a browser).
+    ``detector`` is ``yunet`` (shipped), ``haar`` or a :class:`FaceDetector`; with ``align`` faces are
+    warped onto the FER-like template from their landmarks, else cut as squares around their boxes
+    (``crop_scale``, ``crop_shift``). Files are played at their own frame rate when shown
+    (``realtime=None``), as fast as possible otherwise. With ``detect_every`` N > 1 the detector
     runs on every Nth frame and the tracked boxes move on in between (each frame is still classified);
     at most ``max_faces`` (the largest) are kept. ``on_ready(url)`` is called once the source, model
     and server are up. Problems the user can fix raise :class:`EdgeemoError` before the loop starts;
@@ -232,16 +264,20 @@ def run_demo(source: int | str | Path | Iterable | FrameSource = 0, model: str |
     """
     o = DemoOptions(**options)
     say = o.log or (lambda _msg: None)
+    display, fallback = _resolve_display(o.display)
     smoother, det, geometry = _parts(o)
     src = open_source(source, stall_timeout=o.stall_timeout, loop=o.loop)  # before the model: fail fast
     summary = DemoSummary(source=src.name)
-    realtime = o.realtime if o.realtime is not None else (o.display != "none" and not src.live
+    realtime = o.realtime if o.realtime is not None else (display != "none" and not src.live
                                                           and src.fps is not None)
     outs, pipe, totals = _Outputs(), None, dict.fromkeys(STAGES, 0.0)
     try:
-        clf = o.classifier or EmotionClassifier(model, backend=backend, threads=o.threads)
-        pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, o.max_faces, o.detect_every)
-        outs.open(o, src, clf, det, summary, say)
+        clf = o.classifier or EmotionClassifier(model, backend=backend, threads=o.threads, precision=o.precision)
+        if getattr(clf, "precision_choice", None) is not None:
+            say(f"model {Path(str(clf.path)).name}: {clf.precision_choice.describe()}")
+        pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, o.max_faces, o.detect_every,
+                               DEFAULT_TEMPLATE if o.align else None)
+        outs.open(o, display, fallback, src, clf, det, summary, say)
         if o.on_ready:
             o.on_ready(summary.url)
         loop = _Loop(pipe, src, summary, totals, outs, realtime, say)
@@ -260,19 +296,13 @@ def run_demo(source: int | str | Path | Iterable | FrameSource = 0, model: str |
 
 def _parts(o: DemoOptions) -> tuple[ProbabilitySmoother, FaceDetector, CropGeometry]:
     """The smoother, detector and crop geometry the options ask for (errors before anything opens)."""
-    if o.display not in DISPLAYS:
-        raise EdgeemoError(f"display must be one of {', '.join(DISPLAYS)}, got {o.display!r}")
-    if o.display == "window":
-        from .display import require_gui
-
-        require_gui()
     try:
         smoother = ProbabilitySmoother(o.smoothing, o.alpha, o.window)
     except ValueError as exc:
         raise EdgeemoError(str(exc)) from exc
     det = (make_detector(o.detector, o.detector_model, o.detect_width, o.min_face) if isinstance(o.detector, str)
            else o.detector)
-    base = det.geometry
+    base = box_geometry(det.name)
     geometry = CropGeometry(base.scale if o.crop_scale is None else o.crop_scale,
                             base.shift if o.crop_shift is None else o.crop_shift)
     return smoother, det, geometry
@@ -286,8 +316,8 @@ class _Outputs:
         self.jsonl = None
         self.server = self.hub = self.win = None
 
-    def open(self, o: DemoOptions, src: FrameSource, clf: EmotionClassifier, det: FaceDetector,
-             summary: DemoSummary, say: Callable[[str], None]) -> None:
+    def open(self, o: DemoOptions, display: str, fallback: str | None, src: FrameSource, clf: EmotionClassifier,
+             det: FaceDetector, summary: DemoSummary, say: Callable[[str], None]) -> None:
         if o.output:
             from .outputs import VideoOutput
 
@@ -296,17 +326,23 @@ class _Outputs:
             from .outputs import JsonlOutput
 
             self.jsonl = JsonlOutput(o.jsonl)
-        if o.display == "web":
+        if display == "web":
             from .web import FrameHub, WebServer
 
             self.hub = FrameHub()
             self.server = WebServer(self.hub, o.host, o.port).start()
             summary.url = self.server.url
             self.hub.set_stats(source=src.name, model=Path(str(clf.path)).name, detector=det.name, status="starting")
+            if fallback:
+                say(f"no window can open here ({fallback}); serving the demo as a web page instead")
             say(f"serving the live stream on {self.server.url} (Ctrl-C to stop)")
             if o.host not in ("127.0.0.1", "localhost", "::1"):
                 say(f"note: --host {o.host} makes the stream visible to other machines on the network")
-        elif o.display == "window":
+            if fallback and o.browser:
+                from .display import open_browser
+
+                open_browser(self.server.url)
+        elif display == "window":
             from .display import Window
 
             self.win = Window()

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ..errors import EdgeemoError
+from ..faces import FaceInputError, check_crop
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
@@ -46,20 +47,23 @@ class Frame:
 
 
 def as_bgr(img: object) -> np.ndarray | None:
-    """The frame as contiguous BGR uint8, or ``None`` if it is not a usable image."""
-    if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.size == 0:
+    """The frame as contiguous BGR uint8, or ``None`` if it is not a usable image (the input
+    contract of :mod:`edgeemo.faces`: uint8, or floats in [0, 1]; gray, BGR or BGRA)."""
+    if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
+        return None
+    try:
+        img = check_crop(img, "frame")
+    except FaceInputError:
+        return None
+    if img.shape[0] < 2 or img.shape[1] < 2:
         return None
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.ndim != 3 or img.shape[0] < 2 or img.shape[1] < 2:
-        return None
     if img.shape[2] == 3:
         return np.ascontiguousarray(img)
     if img.shape[2] == 1:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return None
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2BGR)
 
 
 def describe(source: object) -> str:
@@ -82,7 +86,8 @@ class FrameSource:
 
     def __init__(self, stall_timeout: float = 5.0) -> None:
         self.stall_timeout = stall_timeout
-        self.skipped = 0  # frames that were not usable images
+        self.skipped = 0  # frames that were not usable images (damaged ones included)
+        self.bad_frames = 0  # frames of a file that could not be decoded
         self.end_reason: str | None = None
         self.message: str = ""
         self._queue: queue.Queue = queue.Queue(maxsize=1 if self.live else 4)
@@ -132,7 +137,13 @@ class FrameSource:
                 ok, raw = self._grab()
                 if not ok:
                     if not self.live:
-                        self._finish("ended", f"{self.name} ended after {self._count} frames")
+                        failed += 1
+                        if failed < MAX_FAILED_READS and self._more_after_failure():
+                            continue  # a damaged frame: try the next one (counted once a later one decodes)
+                        if self._rewind():  # --loop
+                            failed = 0
+                            continue
+                        self._finish("ended", self._end_message())
                         return
                     failed += 1
                     if failed >= MAX_FAILED_READS:
@@ -141,6 +152,9 @@ class FrameSource:
                         return
                     time.sleep(0.01)
                     continue
+                if failed and not self.live:
+                    self.bad_frames += failed
+                    self.skipped += failed
                 failed = 0
                 img = as_bgr(raw)
                 if img is None:
@@ -154,6 +168,29 @@ class FrameSource:
             self._finish("error", f"{self.name} failed after {self._count} frames: {type(exc).__name__}: {exc}")
             return
         self._finish("stopped", f"{self.name} closed")
+
+    def _more_after_failure(self) -> bool:
+        """Whether a failed read of a file may be a damaged frame with more frames after it."""
+        return False
+
+    def _rewind(self) -> bool:
+        """Start a file source again (``--loop``); False when it does not loop."""
+        return False
+
+    def _frames_total(self) -> int | None:
+        return None
+
+    def _end_message(self) -> str:
+        total = self._frames_total()
+        if total is not None:  # frames at the end that never decoded are damaged frames too
+            tail = total - self._count - self.skipped
+            if tail > 0:
+                self.bad_frames += tail
+                self.skipped += tail
+        msg = f"{self.name} ended after {self._count} frames"
+        if self.bad_frames:
+            msg += f"; {self.bad_frames} damaged frame(s) could not be decoded and were skipped"
+        return msg
 
     def _finish(self, reason: str, message: str) -> None:
         if self.end_reason is None:
@@ -243,11 +280,20 @@ class CaptureSource(FrameSource):
         return self._fps if 0 < self._fps < 1000 else None
 
     def _grab(self) -> tuple[bool, object]:
-        ok, img = self.cap.read()
-        if not ok and self.loop and self._count > 0:
-            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, img = self.cap.read()
-        return ok, img
+        return self.cap.read()
+
+    def _more_after_failure(self) -> bool:
+        return not self.live
+
+    def _rewind(self) -> bool:
+        if not (self.loop and self._count > 0):
+            return False
+        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        return True
+
+    def _frames_total(self) -> int | None:
+        total = self.cap.get(cv2.CAP_PROP_FRAME_COUNT) if not self.live else 0
+        return int(total) if total and total > 0 and not self.loop else None
 
     def _release(self) -> None:
         self.cap.release()

@@ -125,3 +125,71 @@ class Scene:
         finally:
             writer.release()
         return truths
+
+
+@dataclass
+class Placement:
+    """Where a face crop went in a composed photo: its centre, side in pixels and roll in degrees
+    (counter-clockwise on screen), and the crop's four corners (top-left, top-right, bottom-right,
+    bottom-left of the original crop) in the photo."""
+
+    face: int
+    label: int
+    center: tuple[float, float]
+    size: int
+    angle: float
+    quad: np.ndarray
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The axis-aligned bounds of the (rotated) crop, ``(x, y, w, h)``."""
+        x0, y0 = self.quad.min(axis=0)
+        x1, y1 = self.quad.max(axis=0)
+        return int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))
+
+
+def paste_face(img: np.ndarray, face: np.ndarray, center: tuple[float, float], size: int,
+               angle: float = 0.0) -> np.ndarray:
+    """Paste a gray or BGR face crop into ``img`` (in place) at ``center``, ``size`` px, rolled by
+    ``angle`` degrees; returns the crop's four corners in ``img``."""
+    tile = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+    if tile.ndim == 2:
+        tile = cv2.cvtColor(tile, cv2.COLOR_GRAY2BGR)
+    m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1.0)
+    m[:, 2] += np.asarray(center, np.float64) - size / 2
+    h, w = img.shape[:2]
+    warped = cv2.warpAffine(tile, m, (w, h), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((size, size), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR)
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    img[:] = (warped * alpha + img * (1 - alpha)).round().astype(np.uint8)
+    corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)
+    return corners @ m[:, :2].T + m[:, 2]
+
+
+def compose_photo(faces: Sequence[np.ndarray], labels: Sequence[int], rng: np.random.Generator,
+                  width: int = 640, height: int = 480, sizes: tuple[int, int] = (80, 160),
+                  max_angle: float = 20.0, tries: int = 200) -> tuple[np.ndarray, list[Placement]]:
+    """A photo with every face of ``faces`` pasted at a random place, size and roll on a textured
+    background, none overlapping another; returns the BGR image and where each face went.
+
+    Raises ``ValueError`` when the faces do not fit (make the photo larger or the faces smaller).
+    """
+    img = background(width, height, rng)
+    texture = rng.normal(0, 12, (height, width, 1))  # fine grain, so the background is not flat
+    img = np.clip(img + texture, 0, 255).astype(np.uint8)
+    taken: list[tuple[float, float, float]] = []
+    placed = []
+    for k, (face, label) in enumerate(zip(faces, labels)):
+        for _ in range(tries):
+            s = int(rng.integers(sizes[0], sizes[1] + 1))
+            r = s * 0.75  # half the diagonal of the square, plus a margin
+            cx, cy = float(rng.uniform(r, width - r)), float(rng.uniform(r, height - r))
+            if all((cx - x) ** 2 + (cy - y) ** 2 > (r + q) ** 2 for x, y, q in taken):
+                break
+        else:
+            raise ValueError(f"face {k} does not fit in a {width}×{height} photo with the others")
+        angle = float(rng.uniform(-max_angle, max_angle))
+        quad = paste_face(img, face, (cx, cy), s, angle)
+        taken.append((cx, cy, r))
+        placed.append(Placement(k, int(label), (cx, cy), s, angle, quad))
+    return img, placed

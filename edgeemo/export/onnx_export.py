@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import require
+from ..errors import ModelFileError, require
 from ..modelmeta import META_KEY, ModelMeta, read_onnx_meta
 
 OPSET = 17
@@ -20,7 +20,24 @@ def set_metadata(model_proto, meta: ModelMeta) -> None:
     entry.value = meta.to_json()
 
 
-read_metadata = read_onnx_meta  # an ONNX file's edgeemo metadata, through onnxruntime
+def load_onnx(path: str | Path, load_external_data: bool = True):
+    """``onnx.load`` with a damaged, truncated or foreign file turned into one clear error."""
+    onnx = require("onnx", "quantize", "Reading ONNX files")
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such ONNX file")
+    try:
+        model = onnx.load(str(path), load_external_data=load_external_data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise ModelFileError(f"{path}: not a readable ONNX file ({type(exc).__name__}: "
+                             f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else 'cannot parse'}); "
+                             "is it complete? Copy it again or re-export it with 'edgeemo export'") from None
+    if not model.graph.node or not model.graph.input:
+        raise ModelFileError(f"{path}: not an ONNX model (no graph in it); re-export it with 'edgeemo export'")
+    return model
+
+
+read_metadata = read_onnx_meta  # an ONNX file's edgeemo metadata, through onnxruntime (no onnx needed)
 
 
 def _with_flip_tta(model, torch):
@@ -48,19 +65,14 @@ def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = OPSET, tta
     """
     torch = require("torch", "train", "ONNX export")
     onnx = require("onnx", "train", "ONNX export")
-    from ..models import build_model
-    from ..training.checkpoint import load_checkpoint, state_dict_sha256
+    from ..training.checkpoint import model_from_checkpoint
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ck = load_checkpoint(checkpoint)
-    meta = ModelMeta.from_checkpoint_meta(ck["meta"], state_dict_sha256(ck["state_dict"]))
+    model, meta = model_from_checkpoint(checkpoint)
     meta.info["checkpoint"] = Path(checkpoint).name
     meta.info["opset"] = opset
     meta.info["tta"] = tta
-    model = build_model(meta.model)
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
     if tta == "flip":
         model = _with_flip_tta(model, torch)
     elif tta != "none":

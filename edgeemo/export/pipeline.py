@@ -15,8 +15,8 @@ from itertools import product
 from pathlib import Path
 
 from ..console_log import build_log, runtime_output
-from ..errors import EdgeemoError
-from ..formats import FORMATS, PRECISIONS, artifact_suffix
+from ..errors import EdgeemoError, NotSupportedHere
+from ..formats import BF16_FORMATS, FORMATS, PRECISIONS, artifact_suffix
 from ..model_files import ModelIdentity, model_identity, resolve_model
 from .cache import BUILD_LOG, Artifact, ArtifactCache, artifact_size_mb, cache_folder
 from .calibration import QuantData, load_quant_data
@@ -34,6 +34,10 @@ def source_identity(src: Path, tta: str = "none") -> ModelIdentity:
         raise EdgeemoError(f"{src} is a {ident.precision} model; exports start from the FP32 model")
     if src.suffix == ".onnx" and tta != "none" and ident.tta != tta:
         raise EdgeemoError(f"{src}: --tta {tta} is baked in when exporting a checkpoint; give the .pt file")
+    if src.suffix == ".onnx":
+        from ..backends import open_backend
+
+        open_backend(src, "onnxruntime").close()  # refuses a fixed batch or I/O that disagrees with the metadata
     if src.suffix != ".onnx" and tta != "none":
         from dataclasses import replace
 
@@ -125,8 +129,18 @@ class _Builder:
             return path
         from .tensorrt_export import build_engine
 
-        base = self.int8_onnx()[0] if precision == "int8" else self.hub()
-        return build_engine(base, precision, self.out / "tensorrt", log=self.log)
+        if precision != "int8":
+            return build_engine(self.hub(), precision, self.out / "tensorrt", log=self.log)
+        base = tensorrt_qdq_model(self.hub(), self.out / "tensorrt" / f"{self.name}.int8.qdq.onnx", self.qdata(),
+                                  budget=self.budget, log=self.log)
+        from ..modelmeta import read_onnx_meta
+
+        art.quantization = read_onnx_meta(base).info["quantization"]
+        try:
+            return build_engine(base, precision, self.out / "tensorrt", log=self.log)
+        except EdgeemoError as exc:
+            raise EdgeemoError(f"{exc} (its source, the TensorRT INT8 QDQ model, was made and checked: {base}; "
+                               "build the engine from it on the device)") from None
 
     def build(self, fmt: str, precision: str) -> Artifact:
         """Make one artifact; a failure is recorded in it with the reason, never raised."""
@@ -137,6 +151,10 @@ class _Builder:
         t0 = time.perf_counter()
         try:
             path = self._make(fmt, precision, art)
+        except NotSupportedHere as exc:
+            art.status, art.reason = "skipped", str(exc)
+            self.log(f"{fmt:9s} {precision:5s} skipped: {exc}")
+            return art
         except EdgeemoError as exc:
             art.status, art.reason = "failed", str(exc)
             self.log(f"{fmt:9s} {precision:5s} FAILED: {exc}")
@@ -145,6 +163,26 @@ class _Builder:
             time.perf_counter() - t0, 2)
         self.log(f"{fmt:9s} {precision:5s} -> {path} ({art.size_mb:.2f} MB)")
         return art
+
+
+def tensorrt_qdq_model(fp32: Path, dst: Path, qdata: QuantData, *, budget: float, log=print) -> Path:
+    """The TensorRT INT8 source: a QDQ model in the int8 symmetric scheme, reused while it is newer than
+    ``fp32`` (made here, on any machine: TensorRT itself is needed only to build the engine)."""
+    from ..modelmeta import read_onnx_meta
+
+    if dst.exists() and dst.stat().st_mtime >= fp32.stat().st_mtime:
+        try:
+            if (read_onnx_meta(dst).info.get("quantization") or {}).get("scheme") == "tensorrt":
+                log(f"  TensorRT INT8 QDQ model reused: {dst}")
+                return dst
+        except EdgeemoError:
+            pass
+    from .onnx_int8 import quantize_ort_int8
+
+    _, q = quantize_ort_int8(fp32, dst, qdata, budget=budget, scheme="tensorrt", log=log)
+    log(f"  TensorRT INT8 QDQ model: {dst} ({q['qdq_check']['quantize_nodes']} Q and "
+        f"{q['qdq_check']['dequantize_nodes']} DQ nodes, all int8 with zero-point 0)")
+    return dst
 
 
 def export_artifacts(
@@ -209,8 +247,11 @@ def export_model(
     for p in precisions:
         if p not in PRECISIONS:
             raise EdgeemoError(f"unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
+    if "bf16" in precisions and not set(formats) & set(BF16_FORMATS):
+        raise EdgeemoError(f"bf16 is an OpenVINO CPU precision: add --format openvino (not {', '.join(formats)})")
     if "int8" in precisions and data is None:
         raise EdgeemoError("INT8 needs real faces to calibrate on: pass --data fer2013.npz (Training rows are used)")
-    got = export_artifacts(model_ref, list(product(formats, precisions)), out_dir=out_dir, export_dir=export_dir,
+    pairs = [(f, p) for f, p in product(formats, precisions) if p != "bf16" or f in BF16_FORMATS]
+    got = export_artifacts(model_ref, pairs, out_dir=out_dir, export_dir=export_dir,
                            data=data, budget=budget, n_calib=n_calib, tta=tta, rebuild=rebuild, log=log)
     return list(got.values())

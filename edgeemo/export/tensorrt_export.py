@@ -31,8 +31,44 @@ def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: di
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def trt_major(version: str) -> int:
+    try:
+        return int(str(version).split(".")[0])
+    except ValueError:
+        raise EdgeemoError(f"cannot read the TensorRT version {version!r}") from None
+
+
+def network_flags(trt) -> int:
+    """Flags for ``create_network``: an explicit-batch network on every TensorRT.
+
+    TensorRT 8.x builds an implicit-batch network from ``create_network(0)``, which cannot hold
+    a dynamic batch axis or Q/DQ layers; there the EXPLICIT_BATCH flag is required. TensorRT 10
+    has only explicit-batch networks and deprecates the flag, so 0 is right there.
+    """
+    major = trt_major(trt.__version__)
+    if major < 8:
+        raise EdgeemoError(f"TensorRT {trt.__version__} is too old: edgeemo needs TensorRT 8.5 or newer "
+                           "(JetPack 5 or 6, or TensorRT 10 on x86)")
+    if major >= 10:
+        return 0
+    return 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+
+
 def engine_path(cache_dir: str | Path, model: str, precision: str, key: str) -> Path:
     return Path(cache_dir) / f"{model}.{precision}.{key}.engine"
+
+
+def check_int8_source(onnx_path: str | Path, meta) -> dict:
+    """An INT8 engine is built only from the TensorRT-scheme QDQ model, and only if every Q/DQ node passes."""
+    from .onnx_export import load_onnx
+    from .qdq_check import check_tensorrt_qdq
+
+    scheme = (meta.info.get("quantization") or {}).get("scheme")
+    if meta.precision != "int8" or scheme != "tensorrt":
+        raise EdgeemoError(f"{onnx_path}: an INT8 engine is built from the TensorRT INT8 QDQ model (int8 symmetric, "
+                           f"zero-point 0), not a {meta.precision} model of scheme {scheme or 'ort'}; make it with "
+                           "'edgeemo export --format tensorrt --precision int8 --data fer2013.npz'")
+    return check_tensorrt_qdq(load_onnx(onnx_path), str(onnx_path))
 
 
 def build_engine(
@@ -47,20 +83,20 @@ def build_engine(
 ) -> Path:
     """Build (or reuse from the cache) a TensorRT engine for an edgeemo ONNX file.
 
-    ``precision`` fp32/fp16 build from the FP32 ONNX file; int8 expects the QDQ model
-    (explicit quantization: the scales come from the Q/DQ nodes, no calibrator is needed).
+    ``precision`` fp32/fp16 build from the FP32 ONNX file; int8 expects the TensorRT QDQ model
+    (int8 symmetric, zero-point 0; explicit quantization: the scales come from the Q/DQ nodes, no
+    calibrator is needed), which is checked node by node before TensorRT sees it.
     """
     if precision not in ("fp32", "fp16", "int8"):
-        raise EdgeemoError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+        raise EdgeemoError(f"unknown precision {precision!r}; TensorRT engines are fp32, fp16 or int8")
+    meta = read_metadata(onnx_path)
+    if precision == "int8":
+        check_int8_source(onnx_path, meta)
     trt = import_tensorrt()
     gpu = gpu_identity()
     if gpu is None:
         raise EdgeemoError("no NVIDIA GPU found (nvidia-smi lists none and this is not a Jetson); "
                            "build TensorRT engines on the device that will run them")
-    meta = read_metadata(onnx_path)
-    if precision == "int8" and meta.precision != "int8":
-        raise EdgeemoError(f"{onnx_path}: an INT8 engine is built from the INT8 (QDQ) ONNX model, "
-                           "made by 'edgeemo export --format onnx --precision int8'")
     key = engine_cache_key(file_sha256(onnx_path), precision, trt.__version__, gpu, max_batch)
     out = engine_path(cache_dir, meta.model, precision, key)
     sidecar = out.with_suffix(".json")
@@ -70,7 +106,7 @@ def build_engine(
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    network = builder.create_network(network_flags(trt))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))

@@ -29,7 +29,7 @@ from ..scoring import batched_logits, score
 from ..selection import first, fit_and_select_sets
 from ..version import code_version
 from .augment import AugmentConfig, augment
-from .checkpoint import load_checkpoint, load_init_weights, save_checkpoint
+from .checkpoint import load_checkpoint, load_init_weights, model_from_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -92,7 +92,16 @@ def make_config(model: str, **overrides) -> TrainConfig:
     values = asdict(recipe)
     values.update({k: v for k, v in overrides.items() if v is not None and k in values})
     extra = {k: v for k, v in overrides.items() if v is not None and k not in values}
-    return TrainConfig(model=model, **values, **extra)
+    cfg = TrainConfig(model=model, **values, **extra)
+    for key in ("epochs", "batch_size", "patience"):
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise EdgeemoError(f"{key} must be a whole number of at least 1, got {v!r}")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise EdgeemoError(f"limit must be at least 1 training face, got {cfg.limit!r}")
+    if not cfg.lr > 0:
+        raise EdgeemoError(f"the learning rate must be above 0, got {cfg.lr!r}")
+    return cfg
 
 
 def to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:
@@ -134,14 +143,11 @@ def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
 
 def load_teacher(path: str, pre: Preprocess) -> torch.nn.Module:
     """A trained checkpoint in eval mode, for distillation; it must read the same input as the student."""
-    ck = load_checkpoint(path)
-    meta = ck["meta"]
-    if Preprocess.from_dict(meta["preprocess"]) != pre:
+    teacher, meta = model_from_checkpoint(path)  # weights-only, with clear errors for a foreign file
+    if meta.preprocess != pre:
         raise EdgeemoError(f"{path}: the teacher's preprocessing differs from the student's; pick a teacher with the "
                            "same input size, channels and normalisation")
-    teacher = build_model(meta["model"])
-    teacher.load_state_dict(ck["state_dict"])
-    return teacher.eval()
+    return teacher
 
 
 def batch_loss(logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -102,6 +103,10 @@ def label_schema(n: int, labels: tuple[str, ...] = CLASSES) -> dict:
     }
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 class OpenAIBackend:
     """Chat completions with images; :meth:`classify_batch` answers for a list of faces."""
 
@@ -110,7 +115,8 @@ class OpenAIBackend:
     def __init__(self, model: str, *, base_url: str | None = None, timeout: float = 60.0, retries: int = 5,
                  backoff: float = 1.0, backoff_max: float = 60.0, response_format: str = "json_schema",
                  detail: str = "low", seed: int = 0, price: Price | None = None, max_cost: float | None = None,
-                 image_size: int = 224, labels: tuple[str, ...] = CLASSES) -> None:
+                 image_size: int = 224, labels: tuple[str, ...] = CLASSES,
+                 log: Callable[[str], object] | None = None) -> None:
         openai = require("openai", "openai", "The openai backend")
         if response_format not in RESPONSE_FORMATS:
             raise EdgeemoError(f"unknown --response-format {response_format!r}; use {', '.join(RESPONSE_FORMATS)}")
@@ -131,6 +137,8 @@ class OpenAIBackend:
         self.budget = Budget(max_cost, price, hint=lambda: self.resume_hint.replace(
             "run again", "raise --max-cost and run again"))
         self.stats = CallStats()
+        self.timeout = timeout
+        self.log = log or _to_stderr
 
     @property
     def model_calls(self) -> int:
@@ -240,7 +248,11 @@ class OpenAIBackend:
                     f"{self.model}: gave up after {self.retries + 1} attempts ({kind}: {err}); {self.resume_hint}"
                 ) from err
             self.stats.add(retries=1)
-            time.sleep(self._retry_delay(err, attempt))
+            delay = self._retry_delay(err, attempt)
+            what = f"no answer within {self.timeout:g} s" if kind == "timeout" else kind
+            self.log(f"{self.model} at {self.base_url or 'api.openai.com'}: {what}; retry {attempt + 1} of "
+                     f"{self.retries} in {delay:.1f} s (--timeout and --retries set this)")
+            time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _explain(self, exc) -> str:

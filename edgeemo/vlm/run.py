@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data import FaceSet
 from ..errors import DataError, EdgeemoError
-from ..labels import CLASSES
+from ..labels import CLASSES, label_set_name
 from ..metrics import classification_metrics
 from ..selection import select_faces
 from ..timing import summarize_seconds
@@ -75,6 +75,7 @@ def vlm_evaluate(
     mmproj: str | Path | None = None,
     split: str | None = "auto",
     limit: int | None = None,
+    labels: str = "fer2013",
     prompt: str | Path | None = None,
     shots: int = 0,
     image_size: int = DEFAULT_SIZE,
@@ -96,7 +97,7 @@ def vlm_evaluate(
     ``cache=None`` keeps answers in memory only.
     """
     t_start = time.perf_counter()
-    sel = select_faces(data, split=split, limit=limit)
+    sel = select_faces(data, split=split, limit=limit, labels=labels)
     if batch_size < 1 or concurrency < 1:
         raise EdgeemoError("--batch-size and --concurrency must be at least 1")
     if backend == "llava":
@@ -121,6 +122,7 @@ def vlm_evaluate(
         new = [final[i] for i in todo]
         res.update(_summary(ask, final, todo, sel, model_name, template_name, shots, store, t_start))
         res.update(be.summary(final, new, batch_size=ask.batch_size, batch_api=batch_api))
+        res.update(labels=labels, labels_description=label_set_name(labels))
         return res
     finally:
         store.close()
