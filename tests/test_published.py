@@ -183,8 +183,8 @@ def test_cli_writes_json_and_reports_labels(tmp_path, face_set, answers_csv):
 
 
 def test_bench_row_scores_the_same_faces(tmp_path, face_set, answers_csv):
-    from edgeemo.bench.report import plot_pareto
     from edgeemo.bench.faces import save_faces
+    from edgeemo.bench.report import plot_pareto
     from edgeemo.bench.vlm_options import parse_vlm_spec, with_options
     from edgeemo.bench.vlm_rows import run_vlm_row
 

@@ -122,7 +122,6 @@ def vlm_evaluate(
         new = [final[i] for i in todo]
         res.update(_summary(ask, final, todo, sel, model_name, template_name, shots, store, t_start))
         res.update(be.summary(final, new, batch_size=ask.batch_size, batch_api=batch_api))
-        res.update(labels=labels, labels_description=label_set_name(labels))
         return res
     finally:
         store.close()
@@ -252,6 +251,8 @@ def _summary(ask: _Ask, final: list[Answer], todo: list[int], sel, model_name: s
         "backend": ask.be.name,
         "data": sel.faces.source,
         "split": sel.split,
+        "labels": sel.labels,
+        "labels_description": label_set_name(sel.labels),
         "dropped": sel.faces.dropped,
         "prompt": template_name,
         "shots": shots,
