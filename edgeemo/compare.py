@@ -14,7 +14,7 @@ from .backends import Backend, open_backend
 from .classifier import softmax
 from .errors import EdgeemoError
 from .export.pipeline import Artifact, artifact_size_mb, export_model
-from .formats import runtime_for_format
+from .formats import PRECISIONS, runtime_for_format
 from .labels import label_set_name
 from .scoring import Scored, batched_logits, score_logits
 from .selection import select_faces
@@ -107,7 +107,7 @@ def compare(
     data: str | Path,
     *,
     formats: tuple[str, ...] = ("onnx", "openvino"),
-    precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16"),
+    precisions: tuple[str, ...] = PRECISIONS,
     split: str = "PrivateTest",
     labels: str = "fer2013",
     limit: int | None = None,
