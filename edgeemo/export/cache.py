@@ -21,7 +21,7 @@ from ..model_files import ModelIdentity
 
 MANIFEST = "manifest.json"
 BUILD_LOG = "build.log"
-BUILD_VERSION = 1  # raise when a change in how artifacts are made must invalidate every cache
+BUILD_VERSION = 2  # raise when a change in how artifacts are made must invalidate every cache
 
 
 @dataclass
