@@ -71,6 +71,33 @@ def check_int8_source(onnx_path: str | Path, meta) -> dict:
     return check_tensorrt_qdq(load_onnx(onnx_path), str(onnx_path))
 
 
+def _serialize(trt, onnx_path: str | Path, precision: str, pre, max_batch: int, workspace_mb: int):
+    """Parse the ONNX file into an explicit-batch network and build the engine at ``precision`` for
+    batches 1..``max_batch``."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(network_flags(trt))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EdgeemoError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # layers left unquantized may still run in FP16
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+    inp = network.get_input(0)
+    profile = builder.create_optimization_profile()
+    chw = (pre.channels, *pre.size)
+    profile.set_shape(inp.name, (1, *chw), (min(8, max_batch), *chw), (max_batch, *chw))
+    config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EdgeemoError(f"{onnx_path}: TensorRT could not build a {precision} engine (see its log above)")
+    return serialized
+
+
 def build_engine(
     onnx_path: str | Path,
     precision: str,
@@ -104,28 +131,7 @@ def build_engine(
         log(f"  TensorRT engine cache hit: {out.name}")
         return out
 
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(network_flags(trt))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise EdgeemoError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
-    if precision in ("fp16", "int8"):
-        config.set_flag(trt.BuilderFlag.FP16)  # layers left unquantized may still run in FP16
-    if precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-    pre = meta.preprocess
-    inp = network.get_input(0)
-    profile = builder.create_optimization_profile()
-    chw = (pre.channels, *pre.size)
-    profile.set_shape(inp.name, (1, *chw), (min(8, max_batch), *chw), (max_batch, *chw))
-    config.add_optimization_profile(profile)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise EdgeemoError(f"{onnx_path}: TensorRT could not build a {precision} engine (see its log above)")
+    serialized = _serialize(trt, onnx_path, precision, meta.preprocess, max_batch, workspace_mb)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(bytes(serialized))
     meta.precision = precision
