@@ -247,3 +247,24 @@ def test_untrained_registry_models_keep_a_row(tmp_path, monkeypatch):
     cnn1, missing = resolve_sources(["cnn1", str(tmp_path / "gone.onnx")])
     assert cnn1.status == "not trained" and "edgeemo train --model cnn1" in cnn1.reason
     assert missing.status == "failed" and "gone.onnx" in missing.reason
+
+
+def test_the_build_plan_counts_what_is_missing_and_estimates_from_earlier_builds(bench_model, tmp_path):
+    """A network built before on this machine is estimated from how long those builds took."""
+    from edgeemo.bench.artifacts import plan_builds, resolve_sources
+    from edgeemo.export.pipeline import export_artifacts
+
+    export = tmp_path / "export"
+    (src,) = resolve_sources([str(bench_model)])
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=False)
+    assert plan.count == 2 and plan.describe().startswith("building 2 artifact(s) for 1 model(s)")
+    got = export_artifacts(bench_model, [("onnx", "fp32"), ("onnx", "fp16")], export_dir=export, log=lambda s: None)
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=False)
+    assert plan.count == 0 and plan.describe() == "every artifact is in the cache: nothing to build"
+    # other weights of the same network: the estimate is what these builds took
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=True)
+    took = sum(a.seconds for a in got.values())
+    assert plan.count == 2 and plan.seconds == pytest.approx(took, abs=1e-6)

@@ -94,7 +94,7 @@ def plan_builds(sources: list[ModelSource], pairs: list[tuple[str, str]], export
             if not (data is None and p == "int8") and (f == "tensorrt" or cache.get(f, p, settings if p == "int8"
                                                                                      else None) is None)]
     if plan.count:
-        plan.seconds = estimate_seconds(sources, plan, data, n_calib)
+        plan.seconds = estimate_seconds(sources, plan, data, n_calib, export_dir)
     return plan
 
 
@@ -103,20 +103,44 @@ def plan_builds(sources: list[ModelSource], pairs: list[tuple[str, str]], export
 _PASSES = {("onnx", "int8"): (7, 6), ("openvino", "int8"): (4, 3)}
 
 
-def estimate_seconds(sources: list[ModelSource], plan: BuildPlan, data, n_calib: int) -> float | None:
-    """The inference work of the planned builds (faces × multiply-adds) over this machine's measured
-    speed; None when it cannot be measured. Conversions without inference count as no time."""
-    rate = machine_macs_per_second()
-    if rate is None:
-        return None
-    n_val = _validation_faces(data)
+def estimate_seconds(sources: list[ModelSource], plan: BuildPlan, data, n_calib: int,
+                     export_dir: Path | None = None) -> float | None:
+    """How long the planned builds should take here: what building the same artifact of the same
+    network took before in ``export_dir`` (other weights of it), else the inference work of the INT8
+    recipe searches (faces × multiply-adds) over this machine's measured speed. None when neither is known."""
+    past = build_history(export_dir) if export_dir is not None else {}
+    rate = n_val = None
     total = 0.0
     for s in sources:
         for fmt, prec in plan.missing.get(s.label, []):
+            if (s.ident.name, fmt, prec) in past:
+                total += past[(s.ident.name, fmt, prec)]
+                continue
             val_passes, calib_passes = _PASSES.get((fmt, prec), (0, 0))
-            macs = s.ident.macs or 0
-            total += (val_passes * n_val + calib_passes * n_calib) * macs / rate
+            if val_passes:
+                rate = rate or machine_macs_per_second()
+                if rate is None:
+                    return None
+                n_val = _validation_faces(data) if n_val is None else n_val
+                total += (val_passes * n_val + calib_passes * n_calib) * (s.ident.macs or 0) / rate
     return total
+
+
+def build_history(export_dir: Path) -> dict[tuple[str, str, str], float]:
+    """(network, format, precision) → median seconds its earlier builds took, from the cache manifests."""
+    import json
+
+    seen: dict[tuple[str, str, str], list[float]] = {}
+    for manifest in Path(export_dir).glob("*/*/manifest.json"):
+        try:
+            entries = json.loads(manifest.read_text()).get("artifacts", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        for key, entry in entries.items():
+            secs = (entry.get("artifact") or {}).get("seconds") if isinstance(entry, dict) else None
+            if isinstance(secs, int | float) and "/" in key:
+                seen.setdefault((manifest.parent.parent.name, *key.split("/", 1)), []).append(float(secs))
+    return {k: float(np.median(v)) for k, v in seen.items()}
 
 
 def _validation_faces(data) -> int:
