@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..errors import EdgeemoError, MissingExtraError
+from ..errors import EdgeemoError, MissingExtraError, import_module
 from ..formats import RUNTIMES, SUFFIX_RUNTIME
 from .base import Backend
 
@@ -19,7 +19,7 @@ def backend_class(name: str) -> type[Backend]:
         raise EdgeemoError(f"unknown backend {name!r}; choose one of auto, {', '.join(RUNTIMES)}")
     rt = RUNTIMES[name]
     try:
-        importlib.import_module(rt.needs)
+        import_module(rt.needs)
     except ImportError:
         if name == "tensorrt":
             from .tensorrt_runtime import MissingTensorRT
@@ -33,7 +33,7 @@ def available_backends() -> dict[str, bool]:
     out = {}
     for name, rt in RUNTIMES.items():
         try:
-            importlib.import_module(rt.needs)
+            import_module(rt.needs)
             out[name] = True
         except ImportError:
             out[name] = False
