@@ -3,8 +3,8 @@ and on muxspace (cross-dataset, contempt excluded), with accuracy and macro P/R/
 
     python benchmarks/paper_models.py --data-dir ../shared/data [--models edgenet,cnn1,...]
 
-Writes benchmarks/results/paper_models.{json,md}. Models without a trained checkpoint are
-listed as such, never filled in.
+Writes runs/paper_models.{json,md} (``--out``; the published copy is benchmarks/results/paper_models.*).
+Models without a trained checkpoint are listed as such, never filled in.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from edgeemo.hardware import cpu_info
 from edgeemo.model_files import resolve_model
 from edgeemo.version import code_version
 
-RESULTS = Path(__file__).resolve().parent / "results"
+
 def model_ref(name: str) -> str:
     return "default" if name == "edgenet-onnx" else name
 
@@ -56,7 +56,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default="../shared/data")
     ap.add_argument("--models", default="edgenet,cnn1,cnn2,resnet50,vgg16")
-    ap.add_argument("--out", default=str(RESULTS / "paper_models"))
+    ap.add_argument("--out", default="runs/paper_models",
+                    help="output stem [default: runs/paper_models; published: benchmarks/results/paper_models]")
     args = ap.parse_args()
     data = Path(args.data_dir)
     rows = []

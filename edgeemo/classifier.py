@@ -12,6 +12,7 @@ from .errors import EdgeemoError
 from .faces import as_face_batch, check_batch_size
 from .model_files import locate_model
 from .precision import PRECISIONS, PrecisionChoice, open_default
+from .scoring import batched_logits
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -62,13 +63,8 @@ class EmotionClassifier:
     def predict_logits(self, faces, batch_size: int = 256) -> np.ndarray:
         """Logits for face crops: one crop (H×W, H×W×1/3/4) is one face; N×H×W, N×H×W×C or a list
         of crops is a batch (uint8 0-255, or floats in [0, 1]; see :mod:`edgeemo.faces`)."""
-        batch_size = check_batch_size(batch_size)
-        faces = as_face_batch(faces)
-        n = len(faces)
-        if n == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
-        out = [self.backend.predict(self.preprocess(faces[i : i + batch_size])) for i in range(0, n, batch_size)]
-        return np.concatenate(out)
+        return batched_logits(self.backend.predict, as_face_batch(faces), batch_size=check_batch_size(batch_size),
+                              prepare=self.preprocess, num_classes=len(self.classes))
 
     def predict_proba(self, faces, batch_size: int = 256) -> np.ndarray:
         return softmax(self.predict_logits(faces, batch_size))

@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cliargs import csv_list
 from .console_log import make_console, styled
 from .errors import EdgeemoError
 
-console = make_console(width=None if sys.stdout.isatty() else 160)
+console = make_console()
 err_console = make_console(stderr=True)
 
 
@@ -187,28 +188,36 @@ def eval_cmd(model_ref, data, split, backend, labels, limit, batch_size, threads
         console.print(f"wrote {confusion_png}")
 
 
+def _model_cost(name: str) -> tuple[str, str]:
+    """Parameters and multiply-adds per face of a registry model ('' without torch)."""
+    try:
+        from .models import build_model, get_spec
+        from .models.complexity import count_macs, count_params
+
+        m, pre = build_model(name), get_spec(name).preprocess
+    except EdgeemoError:
+        return "", ""
+    return f"{count_params(m) / 1e6:.2f} M", f"{count_macs(m, (pre.channels, *pre.size)) / 1e6:.1f}"
+
+
 @main.command()
 def models() -> None:
-    """List the model registry (needs the train extra) and the shipped default."""
-    from rich.table import Table
-
+    """List the model registry: input, training recipe and cost of each model, and the shipped default."""
     from .model_files import DEFAULT_MODEL
+    from .models import REGISTRY
+    from .report import table as new_table
 
-    table = Table(title="edgeemo models")
-    for col in ("name", "params", "MMACs", "input", "description"):
-        table.add_column(col)
-    try:
-        from .models import REGISTRY
-        from .models.complexity import count_macs, count_params
-    except EdgeemoError as exc:
-        console.print(f"default model: {DEFAULT_MODEL}\n({exc})")
-        return
+    cols = ("name", "params", "MMACs", "input", "recipe (edgeemo train defaults)", "description")
+    table = new_table("edgeemo models", cols, left=("name", "input", *cols[4:]), wrap=cols[4:])
     for name, spec in REGISTRY.items():
-        m = spec.build(in_channels=spec.preprocess.channels) if name != "resnet50" else spec.build()
-        pre = spec.preprocess
-        table.add_row(name, f"{count_params(m) / 1e6:.2f} M", f"{count_macs(m, (pre.channels, *pre.size)) / 1e6:.1f}",
-                      f"{pre.channels}×{pre.size[0]}×{pre.size[1]}", spec.description)
+        pre, r = spec.preprocess, spec.recipe
+        recipe = (f"{r.epochs} epochs, {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, weight decay "
+                  f"{r.weight_decay:g}, label smoothing {r.label_smoothing:g}, patience {r.patience}")
+        table.add_row(name, *_model_cost(name), f"{pre.channels}×{pre.size[0]}×{pre.size[1]}", recipe,
+                      spec.description)
     console.print(table)
+    if not _model_cost(next(iter(REGISTRY)))[0]:
+        console.print("(parameters and multiply-adds need torch: pip install 'edgeemo[train]')")
     console.print(f"default model: {DEFAULT_MODEL}")
 
 
@@ -227,14 +236,6 @@ def info(model_ref) -> None:
     be.close()
 
 
-def _csv_list(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Accept both repeated options and comma lists: --format onnx,openvino."""
-    out: list[str] = []
-    for v in values:
-        out += [x.strip().lower() for x in v.split(",") if x.strip()]
-    return tuple(dict.fromkeys(out))
-
-
 @main.command()
 @click.option("--model", "model_ref", required=True,
               help="'default', a registry name with a trained checkpoint, a .pt checkpoint or an FP32 .onnx file.")
@@ -243,22 +244,25 @@ def _csv_list(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
               help="fp32, fp16, int8 (repeat or comma-separate); bf16 for OpenVINO on CPUs with native bfloat16.")
 @click.option("--data", type=click.Path(), default=None, help="Real faces for INT8 calibration (e.g. fer2013.npz).")
-@click.option("--out", type=click.Path(), default=None, help="Output folder [default: export/NAME].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Output folder [default: export/NAME/KEY, KEY from the weights: shared with bench and compare].")
 @click.option("--budget", type=float, default=0.01, show_default=True,
               help="INT8: largest accepted PublicTest accuracy drop (0.01 = 1 point).")
 @click.option("--calib-size", type=POSITIVE, default=512, show_default=True, help="INT8: calibration faces.")
 @click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
               help="From a checkpoint: bake horizontal-flip test-time augmentation into the model.")
-def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -> None:
-    """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8."""
+@click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
+def export(model_ref, formats, precisions, data, out, budget, calib_size, tta, rebuild) -> None:
+    """Export and quantize to ONNX, OpenVINO and TensorRT at FP32/FP16/INT8 (reusing what is already built
+    from the same weights)."""
     from .export.pipeline import export_model
     from .model_files import resolve_model
     from .outputs import check_output_dir
 
     check_output_dir(out, "--out", [data, resolve_model(model_ref)])
     _say_model(model_ref)
-    arts = export_model(model_ref, _csv_list(formats), _csv_list(precisions), out_dir=out, data=data,
-                        budget=budget, n_calib=calib_size, tta=tta, log=console.print)
+    arts = export_model(model_ref, csv_list(formats), csv_list(precisions), out_dir=out, data=data,
+                        budget=budget, n_calib=calib_size, tta=tta, rebuild=rebuild, log=console.print)
     failed = [a for a in arts if a.status != "ok"]
     if failed:
         raise EdgeemoError(f"{len(failed)} of {len(arts)} exports failed: "
@@ -278,15 +282,16 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta) -
                    "out; needs an .npz with FER+ votes, such as fer2013.npz).")
 @click.option("--limit", type=POSITIVE, default=None, help="Compare on the first N faces only.")
 @click.option("--threads", type=POSITIVE, default=1, show_default=True, help="Threads per runtime for latency.")
-@click.option("--out", type=click.Path(), default=None, help="Export folder [default: export/NAME].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Export folder [default: export/NAME/KEY, the cache bench and export share].")
+@click.option("--rebuild", is_flag=True, help="Build every artifact again instead of reusing the cached ones.")
 @click.option("--json", "json_out", type=click.Path(), default=None)
 @click.option("--md", "md_out", type=click.Path(), default=None, help="Markdown table.")
-def compare(model_ref, data, formats, precisions, split, labels, limit, threads, out, json_out, md_out) -> None:
+def compare(model_ref, data, formats, precisions, split, labels, limit, threads, out, rebuild, json_out,
+            md_out) -> None:
     """Quantized vs full precision: accuracy change, agreement, size and latency per format × precision."""
-    from rich.table import Table
-
     from .compare import compare as compare_fn
-    from .compare import write_outputs
+    from .compare import print_table, write_outputs
     from .model_files import resolve_model
     from .outputs import check_output_dir, check_output_file
 
@@ -295,29 +300,13 @@ def compare(model_ref, data, formats, precisions, split, labels, limit, threads,
     check_output_file(json_out, "--json", inputs)
     check_output_file(md_out, "--md", [*inputs, json_out])
     _say_model(model_ref)
-    res = compare_fn(model_ref, data, formats=_csv_list(formats), precisions=_csv_list(precisions), split=split,
-                     labels=labels, limit=limit, threads=threads, out_dir=out, log=console.print)
-    table = Table(title=f"{Path(str(model_ref)).name} vs {res['reference']} on {split}, "
-                        f"{res['labels_description']} (n={res['n']})")
-    for col in ("format", "prec.", "runs in", "status", "accuracy", "Δ acc pt (95% CI)", "McNemar p", "agree %",
-                "max Δp", "MB", "p50 ms", "×FP32"):
-        table.add_column(col, justify="right")
-    for r in res["records"]:
-        if "accuracy" not in r:
-            table.add_row(r["format"], r["precision"], "", r["status"], *[""] * 7, (r.get("reason") or "")[:40])
-            continue
-        lo, hi = r["accuracy_delta_ci95"]
-        table.add_row(
-            r["format"] + (" (ref)" if r.get("reference") else ""), r["precision"], r.get("execution_precision", ""),
-            r["status"],
-            f"{r['accuracy']:.4f}", f"{100 * r['accuracy_delta']:+.2f} ({100 * lo:+.2f},{100 * hi:+.2f})",
-            f"{r['mcnemar_p']:.3g}", f"{100 * r['agreement_top1']:.2f}", f"{r['prob_diff_max']:.3f}",
-            f"{r['size_mb']:.2f}", f"{r['latency_ms']['p50']:.3f}",
-            f"{r.get('latency_vs_fp32_same_backend', float('nan')):.2f}",
-        )
-    console.print(table)
-    command = "edgeemo " + " ".join(sys.argv[1:])
-    write_outputs(res, json_out, md_out, command)
+    res = compare_fn(model_ref, data, formats=csv_list(formats), precisions=csv_list(precisions), split=split,
+                     labels=labels, limit=limit, threads=threads, out_dir=out, rebuild=rebuild, log=console.print)
+    title = (f"{Path(str(model_ref)).name} vs {res['reference']} on {res['split']}, {res['labels_description']} "
+             f"(n={res['n']})")
+    print_table(res, title, console)
+    for path in write_outputs(res, json_out, md_out, "edgeemo " + " ".join(sys.argv[1:])):
+        console.print(f"wrote {path}")
 
 
 # Subcommands that live beside the code they drive. Each module defines one click command and

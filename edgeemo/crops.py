@@ -15,6 +15,7 @@ import numpy as np
 
 from .align import FaceTemplate, crop_quads, landmark_transforms, warp_crops
 from .detectors.base import Detections
+from .preprocess import interpolation_flag
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,12 @@ def box_geometry(detector: str) -> CropGeometry:
     return {"haar": HAAR_GEOMETRY, "yunet": YUNET_GEOMETRY}.get(detector, CropGeometry())
 
 
-def crop_faces(gray: np.ndarray, crops: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Cut square crops (which may leave the frame: edges are replicated) and resize to ``size`` (h, w)."""
+def crop_faces(gray: np.ndarray, crops: np.ndarray, size: tuple[int, int], interpolation: str = "area") -> np.ndarray:
+    """Cut square crops (which may leave the frame: edges are replicated) and resize them to ``size``
+    (h, w) with the model's ``interpolation`` (:class:`~edgeemo.preprocess.Preprocess`), as the faces it
+    was trained on were resized. ``area`` is a shrinking method: a crop smaller than ``size`` is
+    enlarged bilinearly."""
+    flag = interpolation_flag(interpolation)
     h, w = gray.shape[:2]
     out = np.empty((len(crops), size[0], size[1]), np.uint8)
     for i, (x, y, s, _) in enumerate(crops):
@@ -66,8 +71,8 @@ def crop_faces(gray: np.ndarray, crops: np.ndarray, size: tuple[int, int]) -> np
         roi = gray[y0:y1, x0:x1]
         if (x0, y0, x1, y1) != (x, y, x + s, y + s):
             roi = cv2.copyMakeBorder(roi, y0 - y, y + s - y1, x0 - x, x + s - x1, cv2.BORDER_REPLICATE)
-        interp = cv2.INTER_AREA if s > size[1] else cv2.INTER_LINEAR
-        out[i] = cv2.resize(roi, (size[1], size[0]), interpolation=interp)
+        enlarge = s < size[1] and flag == cv2.INTER_AREA
+        out[i] = cv2.resize(roi, (size[1], size[0]), interpolation=cv2.INTER_LINEAR if enlarge else flag)
     return out
 
 
@@ -79,13 +84,14 @@ def box_quads(crops: np.ndarray) -> np.ndarray:
 
 
 def face_crops(gray: np.ndarray, dets: Detections, size: tuple[int, int], template: FaceTemplate | None = None,
-               geometry: CropGeometry = HAAR_GEOMETRY) -> tuple[np.ndarray, np.ndarray]:
+               geometry: CropGeometry = HAAR_GEOMETRY, interpolation: str = "area") -> tuple[np.ndarray, np.ndarray]:
     """The classifier's crops (N×h×w uint8) for ``dets`` in a gray image, and where each crop lies in
-    the image (N×4×2 corners). Aligned on the landmarks when there are landmarks and a ``template``."""
+    the image (N×4×2 corners). Aligned on the landmarks when there are landmarks and a ``template``
+    (an exact area average); else square boxes resized with the model's ``interpolation``."""
     if len(dets) == 0:
         return np.zeros((0, *size), np.uint8), np.zeros((0, 4, 2))
     if template is not None and dets.landmarks is not None:
         transforms = landmark_transforms(dets.landmarks, template, size)
         return warp_crops(gray, transforms, size), crop_quads(transforms, size)
     boxes = geometry.apply(dets.boxes)
-    return crop_faces(gray, boxes, size), box_quads(boxes)
+    return crop_faces(gray, boxes, size, interpolation), box_quads(boxes)

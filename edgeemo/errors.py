@@ -33,11 +33,35 @@ class MissingExtraError(EdgeemoError):
         self.extra = extra
 
 
-def require(module: str, extra: str, purpose: str):
-    """Import an optional dependency or raise :class:`MissingExtraError`."""
+_interrupts = 0  # Ctrl-Cs seen by the command's handler (see edgeemo.__main__)
+
+
+def note_interrupt(signum, frame) -> None:
+    """SIGINT handler of the ``edgeemo`` command: counts the interrupt, then raises as Python's default does."""
+    global _interrupts
+    _interrupts += 1
+    raise KeyboardInterrupt
+
+
+def import_module(module: str):
+    """``importlib.import_module``, except that a Ctrl-C during the import stays a Ctrl-C: C extensions
+    (onnxruntime, OpenCV) report an interrupted initialisation as ImportError, which must not read as
+    "not installed"."""
     import importlib
 
+    seen = _interrupts
     try:
         return importlib.import_module(module)
+    except ImportError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if _interrupts != seen or isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency or raise :class:`MissingExtraError`."""
+    try:
+        return import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtraError(module.split(".")[0], extra, purpose) from exc

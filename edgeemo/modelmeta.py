@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import ModelFileError
@@ -74,3 +75,34 @@ class ModelMeta:
             source_sha256=source_sha256,
             info=info,
         )
+
+
+def read_onnx_meta(path: str | Path) -> ModelMeta:
+    """The edgeemo metadata of an ONNX file, read through onnxruntime's model metadata (the runtime
+    core; no ``onnx`` package needed)."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelFileError(
+            f"{path}: onnxruntime cannot load it ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
+            "is it a complete .onnx file? Re-export it with 'edgeemo export'"
+        ) from exc
+    return meta_from_props(session.get_modelmeta().custom_metadata_map, path)
+
+
+def meta_from_props(props: dict[str, str], path: str | Path) -> ModelMeta:
+    """Metadata from an ONNX file's ``metadata_props`` (as onnxruntime returns them)."""
+    if META_KEY not in props:
+        raise ModelFileError(
+            f"{path}: an ONNX model without edgeemo metadata (labels, preprocessing); "
+            "export it with 'edgeemo export' so the file says how to run it"
+        )
+    return ModelMeta.from_json(props[META_KEY], str(path))

@@ -54,6 +54,11 @@ class Preprocess:
 _INTERP = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
+def interpolation_flag(name: str) -> int:
+    """OpenCV's flag for a :attr:`Preprocess.interpolation` name (``area`` for an unknown one)."""
+    return _INTERP.get(name, cv2.INTER_AREA)
+
+
 def _to_gray(img: np.ndarray) -> np.ndarray:
     img = np.ascontiguousarray(img)
     if img.ndim == 2:
@@ -82,7 +87,7 @@ def preprocess(faces: object, spec: Preprocess) -> np.ndarray:
         gray = batch
     else:
         gray = np.empty((len(batch), h, w), dtype=np.uint8)
-        interp = _INTERP.get(spec.interpolation, cv2.INTER_AREA)
+        interp = interpolation_flag(spec.interpolation)
         for i, img in enumerate(batch):
             g = _to_gray(img)
             gray[i] = g if g.shape == (h, w) else cv2.resize(g, (w, h), interpolation=interp)

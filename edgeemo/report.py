@@ -3,6 +3,7 @@ runtime core needs no plotting library)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -13,27 +14,30 @@ from rich.table import Table
 from .labels import label_set_name
 
 
+def table(title: str, columns: Sequence[str], *, left: Sequence[str] = (), wrap: Sequence[str] = ()) -> Table:
+    """A terminal table as every command prints one: the ``left`` columns (names) left-aligned, the
+    others (figures) right-aligned, and no column wrapped but the ``wrap`` ones (free text)."""
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, justify="left" if c in left else "right", no_wrap=c not in wrap)
+    return t
+
+
 def metrics_tables(res: dict) -> list[Table]:
     """A summary table, a per-class table and the confusion matrix."""
     title = f"{res.get('model', '?')} · {res.get('backend', '?')} · {Path(str(res.get('data', '?'))).name}"
     labels = f" · {label_set_name(res['labels'])}" if res.get("labels") else ""
-    summary = Table(title=f"{title} · {res.get('split', 'all')}{labels} · n={res['n']}")
-    for col in ("accuracy", "balanced acc.", "macro precision", "macro recall", "macro F1"):
-        summary.add_column(col, justify="right")
+    summary = table(f"{title} · {res.get('split', 'all')}{labels} · n={res['n']}",
+                    ("accuracy", "balanced acc.", "macro precision", "macro recall", "macro F1"))
     summary.add_row(*(f"{res[k]:.4f}" for k in
                       ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1")))
 
-    per = Table(title="per class")
-    for col in ("class", "precision", "recall", "F1", "support"):
-        per.add_column(col, justify="right" if col != "class" else "left")
+    per = table("per class", ("class", "precision", "recall", "F1", "support"), left=("class",))
     for name, m in res["per_class"].items():
         per.add_row(name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
 
-    cm = Table(title="confusion (rows: true, columns: predicted)")
-    cm.add_column("")
     classes = res["classes"]
-    for c in classes:
-        cm.add_column(c[:5], justify="right")
+    cm = table("confusion (rows: true, columns: predicted)", ("", *(c[:5] for c in classes)), left=("",))
     for c, row in zip(classes, res["confusion"]):
         cm.add_row(c, *(str(v) for v in row))
     return [summary, per, cm]

@@ -10,7 +10,9 @@ from collections.abc import Callable
 import numpy as np
 
 
-def summarize_ms(samples_ns: list[int] | np.ndarray) -> dict:
+def summarize_ms(samples_ns: list[int] | list[float] | np.ndarray) -> dict:
+    """Latency statistics in milliseconds from samples in nanoseconds: the one definition every
+    table uses (sample standard deviation, ddof=1; linear-interpolated percentiles)."""
     ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
     if ms.size == 0:
         return {"n": 0}
@@ -23,7 +25,13 @@ def summarize_ms(samples_ns: list[int] | np.ndarray) -> dict:
         "p90": float(np.percentile(ms, 90)),
         "p95": float(np.percentile(ms, 95)),
         "p99": float(np.percentile(ms, 99)),
+        "max": float(ms.max()),
     }
+
+
+def summarize_seconds(samples_s: list[float] | np.ndarray) -> dict:
+    """:func:`summarize_ms` for samples measured in seconds."""
+    return summarize_ms(np.asarray(samples_s, dtype=np.float64) * 1e9)
 
 
 def time_interleaved(

@@ -98,7 +98,7 @@ def test_worker_reports_board_memory_and_power_from_tegrastats(tmp_path):
     import os
     import subprocess
 
-    from edgeemo.bench.worker import MARKER
+    from edgeemo.bench.jobs import MARKER
     from edgeemo.model_files import DEFAULT_MODEL
 
     model = DEFAULT_MODEL if DEFAULT_MODEL.exists() else Path(os.environ.get("EDGEEMO_TEST_MODEL", "-"))

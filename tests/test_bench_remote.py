@@ -82,11 +82,23 @@ def sshd(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small_fer(fer_npz, tmp_path_factory) -> Path:
-    from edgeemo.bench.remote import write_subset
+    from edgeemo.bench.faces import write_subset
 
     path = tmp_path_factory.mktemp("faces") / "fer_small.npz"
     write_subset(fer_npz, "PrivateTest", 60, path, n_calib=256, n_val=150)
     return path
+
+
+@pytest.fixture(scope="module")
+def board_python(tmp_path_factory) -> str:
+    """The board's Python: this interpreter, running the edgeemo under test (not an installed copy)."""
+    import edgeemo
+
+    wrapper = tmp_path_factory.mktemp("board") / "python3"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={Path(edgeemo.__file__).resolve().parent.parent} "
+                       f"exec {sys.executable} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 def _ssh_args(sshd) -> list[str]:
@@ -113,13 +125,13 @@ def remote_model():
     pytest.skip(f"{DEFAULT_MODEL} is missing (or set EDGEEMO_TEST_MODEL to an FP32 edgeemo .onnx)")
 
 
-def test_bench_runs_on_the_board_and_the_json_comes_back(sshd, remote_model, small_fer, tmp_path):
+def test_bench_runs_on_the_board_and_the_json_comes_back(sshd, remote_model, small_fer, board_python, tmp_path):
     profile = tmp_path / "board.toml"
     profile.write_text(PROFILE)
     out = tmp_path / "fleet" / "board"
     res = CliRunner().invoke(main, [
         "bench", "--device", str(profile), "--host", sshd["host"], *_ssh_args(sshd),
-        "--remote-python", sys.executable, "--model", f"{remote_model},vgg16-missing.onnx",
+        "--remote-python", board_python, "--model", f"{remote_model},vgg16-missing.onnx",
         "--data", str(small_fer), "--limit", "60", "--export-dir", str(tmp_path / "export"), "--out", str(out), *FAST,
     ])
     assert res.exit_code == 0, res.output
@@ -168,14 +180,14 @@ def test_unreachable_board_says_how_to_fix_ssh(sshd, remote_model, tmp_path):
     assert "ssh could not connect or log in" in res.output and "BatchMode" in res.output
 
 
-def test_a_fleet_goes_on_past_a_board_that_is_down(sshd, remote_model, small_fer, tmp_path):
+def test_a_fleet_goes_on_past_a_board_that_is_down(sshd, remote_model, small_fer, board_python, tmp_path):
     profile = tmp_path / "board.toml"
     profile.write_text(PROFILE)
     down = f"nobody@127.0.0.1:{_free_port()}"
     out = tmp_path / "fleet"
     res = CliRunner().invoke(main, [
         "bench", "--device", str(profile), "--host", down, "--host", sshd["host"], *_ssh_args(sshd),
-        "--remote-python", sys.executable, "--model", str(remote_model), "--precision", "fp32",
+        "--remote-python", board_python, "--model", str(remote_model), "--precision", "fp32",
         "--data", str(small_fer), "--export-dir", str(tmp_path / "export"), "--out", str(out), "--no-plot", *FAST,
     ])
     assert res.exit_code == 2, res.output

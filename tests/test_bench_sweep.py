@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from edgeemo.cli import main
 from edgeemo.errors import ModelFileError
+from edgeemo.evaluate import evaluate
 from edgeemo.model_files import DEFAULT_MODEL, REGISTRY_NAMES, resolve_model
 
 TEST_MODEL_ENV = "EDGEEMO_TEST_MODEL"
@@ -66,7 +67,7 @@ def _untrained() -> str | None:
 @pytest.fixture(scope="module")
 def small_fer(fer_npz, tmp_path_factory) -> Path:
     """200 PrivateTest faces to score, with small Training/PublicTest samples for INT8 calibration."""
-    from edgeemo.bench.remote import write_subset
+    from edgeemo.bench.faces import write_subset
 
     path = tmp_path_factory.mktemp("faces") / "fer_small.npz"
     write_subset(fer_npz, "PrivateTest", 200, path, n_calib=256, n_val=150)
@@ -84,7 +85,7 @@ def sweep(bench_model, small_fer, tmp_path_factory):
     res = CliRunner().invoke(main, ["bench", "--device", str(profile), "--model", ",".join(models),
                                     "--data", str(small_fer), "--limit", "200", "--export-dir", str(tmp / "export"),
                                     "--out", str(out), "--min-accuracy", "0.0", *FAST])
-    return {"res": res, "out": out, "tmp": tmp, "profile": profile, "models": models,
+    return {"res": res, "out": out, "tmp": tmp, "profile": profile, "models": models, "faces": small_fer,
             "seconds": time.perf_counter() - t0}
 
 
@@ -106,8 +107,10 @@ def test_sweep_writes_json_csv_markdown_and_plot(sweep):
     ok = [r for r in recs if r["status"] == "ok"]
     assert {(r["backend"], r["precision"]) for r in ok} == {
         ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
+    # the same model on the same 200 faces as 'edgeemo eval': FP32 scores exactly what eval scores
+    ref = evaluate(sweep["models"][0], sweep["faces"], split="PrivateTest", limit=200)
     for r in ok:
-        assert r["n"] == 200 and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["macro_f1"] <= 1.0
+        assert r["n"] == 200
         assert set(r["latency_ms"]) >= LAT_KEYS and r["latency_ms"]["p50"] > 0 and r["latency_runs"] >= 10
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["throughput_fps"] > 0 and r["throughput_batch"] == 8
@@ -116,7 +119,11 @@ def test_sweep_writes_json_csv_markdown_and_plot(sweep):
     fp32 = {r["backend"]: r for r in ok if r["precision"] == "fp32"}
     int8 = {r["backend"]: r for r in ok if r["precision"] == "int8"}
     assert int8["onnxruntime"]["size_mb"] < fp32["onnxruntime"]["size_mb"]
+    assert fp32["onnxruntime"]["accuracy"] == pytest.approx(ref["accuracy"], abs=1e-4)
+    assert fp32["onnxruntime"]["macro_f1"] == pytest.approx(ref["macro_f1"], abs=1e-4)
     assert abs(fp32["onnxruntime"]["accuracy"] - fp32["openvino"]["accuracy"]) < 0.02  # same FP32 model
+    for backend, r in int8.items():  # INT8 agrees with FP32 on at least 97% of faces (test_export), so:
+        assert abs(r["accuracy"] - fp32["onnxruntime"]["accuracy"]) <= 0.03, backend
 
     rows = list(csv.DictReader(out.with_suffix(".csv").open()))
     assert len(rows) == len(recs) and "latency_p50_ms" in rows[0] and "peak_rss_mb" in rows[0]
@@ -193,35 +200,71 @@ def test_ctrl_c_keeps_the_rows_already_measured(sweep, small_fer):
 
 
 def test_artifacts_are_reused_only_while_the_source_is_unchanged(bench_model, tmp_path):
-    import shutil
+    import onnx
 
-    from edgeemo.bench.runner import ensure_artifacts
-    from edgeemo.export.onnx_export import read_metadata
+    from edgeemo.export.onnx_export import set_metadata
+    from edgeemo.export.pipeline import export_artifacts
+    from edgeemo.modelmeta import read_onnx_meta
 
-    name = read_metadata(bench_model).model
-    out = tmp_path / "export" / name
-    logs: list[str] = []
-    # what 'edgeemo export' left behind: the FP32 hub file and its manifest
-    out.mkdir(parents=True)
-    shutil.copyfile(bench_model, out / f"{name}.fp32.onnx")
-    (out / "manifest.json").write_text(json.dumps([{"format": "onnx", "precision": "fp32", "status": "ok",
-                                                    "path": str(out / f"{name}.fp32.onnx"), "size_mb": 1.0}]))
-    got = ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
-    assert got[("onnx", "fp32")].status == "ok" and logs == [f"reusing 1 artifact(s) in {out}"]
-    stamp = json.loads((out / "bench.stamp.json").read_text())
-    assert stamp["fp32_sha256"] == stamp["source_sha256"] and "onnx/fp32" in stamp["artifacts"]
+    meta = read_onnx_meta(bench_model)
+    export, logs = tmp_path / "export", []
+    got = export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    hub = Path(got[("onnx", "fp32")].path)
+    # keyed by the source's weights: export/NAME/KEY/
+    assert hub.parent == export / meta.model / meta.source_sha256[:12] and not any("reusing" in ln for ln in logs)
+    logs.clear()
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert logs == [f"reusing 1 artifact(s) in {hub.parent}"]
     # INT8 without faces is skipped, not failed, and says what to pass
-    got = ensure_artifacts(bench_model, [("onnx", "int8")], out, data=None, log=logs.append)
+    got = export_artifacts(bench_model, [("onnx", "int8")], export_dir=export, log=logs.append)
     assert got[("onnx", "int8")].status == "skipped" and "--data" in got[("onnx", "int8")].reason
-    # --rebuild exports again even though everything is in place
+    # --rebuild builds again even though everything is in place
     logs.clear()
-    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, rebuild=True, log=logs.append)
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, rebuild=True, log=logs.append)
     assert not any(line.startswith("reusing") for line in logs)
-    # a stamp for another source is not trusted
-    stamp = json.loads((out / "bench.stamp.json").read_text())
-    stamp["source_sha256"] = stamp["fp32_sha256"] = "0" * 64
-    (out / "bench.stamp.json").write_text(json.dumps(stamp))
-    (out / "manifest.json").unlink()
+    # a file changed behind the cache's back is not trusted
+    hub.write_bytes(hub.read_bytes() + b"\0")
     logs.clear()
-    ensure_artifacts(bench_model, [("onnx", "fp32")], out, data=None, log=logs.append)
-    assert not any(line.startswith("reusing") for line in logs)
+    export_artifacts(bench_model, [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert not any(line.startswith("reusing") for line in logs) and read_onnx_meta(hub).model == meta.model
+    # other weights get their own folder, next to the first
+    other = onnx.load(str(bench_model))
+    set_metadata(other, type(meta)(**{**meta.__dict__, "source_sha256": "f" * 64}))
+    onnx.save(other, str(tmp_path / "other.onnx"))
+    got = export_artifacts(tmp_path / "other.onnx", [("onnx", "fp32")], export_dir=export, log=logs.append)
+    assert Path(got[("onnx", "fp32")].path).parent == export / meta.model / ("f" * 12)
+    assert hub.exists()
+
+
+def test_untrained_registry_models_keep_a_row(tmp_path, monkeypatch):
+    """A registry name with no checkpoint anywhere stays in the table as 'not trained', saying how to train it."""
+    from edgeemo import model_files
+    from edgeemo.bench.artifacts import resolve_sources
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EDGEEMO_MODELS", raising=False)
+    monkeypatch.setattr(model_files, "REPO_WEIGHTS", tmp_path / "no-weights")  # as in an installed package
+    cnn1, missing = resolve_sources(["cnn1", str(tmp_path / "gone.onnx")])
+    assert cnn1.status == "not trained" and "edgeemo train --model cnn1" in cnn1.reason
+    assert missing.status == "failed" and "gone.onnx" in missing.reason
+
+
+def test_the_build_plan_counts_what_is_missing_and_estimates_from_earlier_builds(bench_model, tmp_path):
+    """A network built before on this machine is estimated from how long those builds took."""
+    from edgeemo.bench.artifacts import plan_builds, resolve_sources
+    from edgeemo.export.pipeline import export_artifacts
+
+    export = tmp_path / "export"
+    (src,) = resolve_sources([str(bench_model)])
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=False)
+    assert plan.count == 2 and plan.describe().startswith("building 2 artifact(s) for 1 model(s)")
+    got = export_artifacts(bench_model, [("onnx", "fp32"), ("onnx", "fp16")], export_dir=export, log=lambda s: None)
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=False)
+    assert plan.count == 0 and plan.describe() == "every artifact is in the cache: nothing to build"
+    # other weights of the same network: the estimate is what these builds took
+    plan = plan_builds([src], [("onnx", "fp32"), ("onnx", "fp16")], export, data=None, budget=0.01, n_calib=512,
+                       rebuild=True)
+    took = sum(a.seconds for a in got.values())
+    assert plan.count == 2 and plan.seconds == pytest.approx(took, abs=1e-6)

@@ -17,7 +17,7 @@ from conftest import synthetic_faces
 from vlm_fixtures.fixtures import tiny_pair  # noqa: F401  (fixture)
 from vlm_fixtures.servers import ScriptedProxy, completion
 
-from edgeemo.bench.vlm_rows import parse_vlm_spec, vlm_options
+from edgeemo.bench.vlm_options import parse_vlm_spec, vlm_options
 from edgeemo.cli import main
 from edgeemo.errors import EdgeemoError
 from edgeemo.labels import CLASSES

@@ -311,6 +311,53 @@ def test_overlay_draws_boxes_bars_and_stage_times():
     assert not (crowd[150:230, 325:420] != 0).any()  # no bars for a crowd
 
 
+def test_a_label_under_the_stats_band_goes_below_its_box():
+    from edgeemo.demo.overlay import annotate, class_color, hud_size
+    from edgeemo.demo.pipeline import FaceResult
+
+    p = np.array([0.05, 0.0, 0.05, 0.7, 0.1, 0.05, 0.05], np.float32)
+    stages = {"capture": 1.0, "detect": 5.0, "preprocess": 0.3, "infer": 3.0}
+    blank = np.zeros((480, 640, 3), np.uint8)
+    band_w, band_h = hud_size(blank, 30.0, 1, stages)
+    top = FaceResult(1, (10, 8, 120, 120), (10, 8, 120, 120), 9.0, p, p, "happy", 0.7)
+    img = annotate(blank.copy(), [top], CLASSES, 30.0, stages)
+    label_rows = (img[:, 12:60] == class_color("happy")).all(-1).any(1)  # rows holding the label's box
+    assert label_rows[8 + 120 + 2: 8 + 120 + 20].any()  # just below the face box
+    assert not label_rows[:band_h].any()  # not under the band
+
+
+def test_overlay_fps_is_the_frame_rate_of_the_summary():
+    """Frames alternating fast and slow (detection on every other frame): the overlay's FPS is frames per
+    second, the same figure as the summary's, not the mean of per-frame rates."""
+    from edgeemo.demo.pipeline import STAGES, DemoSummary, _Loop, _Outputs
+
+    class Pipe:
+        classes = CLASSES
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def process(self, image, times):
+            self.n += 1
+            time.sleep(0.002 if self.n % 2 else 0.03)
+            return []
+
+    frames = iter([np.zeros((48, 48, 3), np.uint8)] * 24)
+
+    class Src:
+        name, skipped, end_reason, message = "frames", 0, None, None
+
+        def read(self):
+            img = next(frames, None)
+            return None if img is None else SimpleNamespace(image=img, index=0, time=0.0)
+
+    summary = DemoSummary("frames")
+    loop = _Loop(Pipe(), Src(), summary, dict.fromkeys(STAGES, 0.0), _Outputs(), False, lambda m: None)
+    assert loop.run(None, None)[0] == "ended"
+    overlay_fps, summary_fps = 1.0 / loop.frame_s, summary.frames / summary.seconds
+    assert 0.75 < overlay_fps / summary_fps < 1.33, (overlay_fps, summary_fps)
+
+
 # -- display ----------------------------------------------------------------------------------------
 
 def test_no_gui_is_reported_with_the_alternatives(monkeypatch):

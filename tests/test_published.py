@@ -183,11 +183,12 @@ def test_cli_writes_json_and_reports_labels(tmp_path, face_set, answers_csv):
 
 
 def test_bench_row_scores_the_same_faces(tmp_path, face_set, answers_csv):
+    from edgeemo.bench.faces import save_faces
     from edgeemo.bench.report import plot_pareto
-    from edgeemo.bench.runner import prepare_faces
-    from edgeemo.bench.vlm_rows import parse_vlm_spec, run_vlm_row, with_options
+    from edgeemo.bench.vlm_options import parse_vlm_spec, with_options
+    from edgeemo.bench.vlm_rows import run_vlm_row
 
-    info = prepare_faces(face_set, "auto", None, tmp_path / "bench" / "faces.npz", labels="ferplus")
+    info = save_faces(face_set, "auto", None, tmp_path / "bench" / "faces.npz", labels="ferplus")
     assert info["labels"] == "ferplus" and info["n"] == 9
     spec = with_options(parse_vlm_spec(f"published:{answers_csv}"), {}, ["name=GPT-4V", "top_k=1"])
     rec = run_vlm_row(spec, info["faces"], cache=None, refresh=False, timeout_s=30)

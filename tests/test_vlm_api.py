@@ -12,6 +12,7 @@ import pytest
 from vlm_fixtures.servers import ScriptedProxy, completion
 
 from edgeemo.errors import EdgeemoError
+from edgeemo.labels import CLASSES
 
 pytest.importorskip("openai", reason="openai is not installed: pip install 'edgeemo[openai]'")
 
@@ -63,7 +64,9 @@ def test_retries_429_500_and_a_stalled_request(faces, tmp_path):
     with ScriptedProxy(None, steps) as proxy:
         res = run(faces, proxy.url, tmp_path, limit=2, timeout=0.5)
         assert len(proxy.requests) == 4
-    assert res["invalid_rate"] == 0.0 and res["accuracy"] >= 0.0
+    # every answer is "neutral": accuracy is neutral's share of the two faces
+    assert res["invalid_rate"] == 0.0
+    assert res["accuracy"] == pytest.approx(np.mean(faces.labels[:2] == CLASSES.index("neutral")))
     assert res["model_calls"] == 4 and res["retries"] == 3
     assert res["errors"] == {"RateLimitError": 1, "InternalServerError": 1, "timeout": 1}
 
@@ -76,6 +79,16 @@ def test_exponential_backoff_then_give_up(faces, tmp_path):
         assert len(proxy.requests) == 4
     # waits of 0.2, 0.4 and 0.8 s, each with jitter down to half
     assert time.monotonic() - t0 >= 0.7
+
+
+def test_a_failure_says_whether_the_answers_were_kept(faces, tmp_path):
+    with ScriptedProxy(None, [_neutral] + [("status", 503, None)] * 2) as proxy:
+        with pytest.raises(EdgeemoError, match="answers so far are cached: run again to resume"):
+            run(faces, proxy.url, tmp_path, limit=4, retries=1, cache=tmp_path / "kept.sqlite")
+    with ScriptedProxy(None, [_neutral] + [("status", 503, None)] * 2) as proxy:
+        with pytest.raises(EdgeemoError, match=r"kept in memory only \(--no-cache\), so a new run starts over") as exc:
+            run(faces, proxy.url, tmp_path, limit=4, retries=1, cache=None)
+    assert "cached" not in str(exc.value)
 
 
 def test_bounded_concurrency(faces, tmp_path):

@@ -115,6 +115,9 @@ def test_vlm_eval_on_fer2013_then_cache_rerun_and_resume(tiny_pair, fer_npz, tmp
     again = vlm_evaluate("llava", text, fer_npz, limit=6, **kw)
     assert again["model_calls"] == 0 and again["cache_hits"] == 6
     assert again["confusion"] == res["confusion"]
+    # every answer came from the cache: the model was never loaded, and no speed is claimed for it
+    assert again["llama_cpp"]["loaded"] is False and again["llama_cpp"]["load_s"] is None
+    assert again["tokens_per_s"] is None and again["ttft_s"] is None and again["tokens"]["prompt"] == 0
 
     more = vlm_evaluate("llava", text, fer_npz, limit=9, **kw)  # resumes: only the 3 new faces are asked
     assert more["model_calls"] == 3 and more["cache_hits"] == 6 and more["n"] == 9

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..align import DEFAULT_TEMPLATE, FaceTemplate
-from ..classifier import EmotionClassifier, softmax
+from ..classifier import EmotionClassifier
 from ..crops import CropGeometry, box_geometry, face_crops
 from ..detectors import DEFAULT_DETECTOR, FaceDetector, make_detector
 from ..faces import FaceInputError, to_bgr
@@ -91,7 +91,8 @@ class Analyzer:
         dets = self.detector.detect(bgr, gray).by_size()
         dets = dets.take(np.arange(min(len(dets), self.max_faces)))
         t1 = time.perf_counter()
-        crops, quads = face_crops(gray, dets, self.size, self.template, self.geometry)
+        crops, quads = face_crops(gray, dets, self.size, self.template, self.geometry,
+                                  self.classifier.meta.preprocess.interpolation)
         t2 = time.perf_counter()
         res.height, res.width = bgr.shape[:2]
         res.faces = [Face(tuple(int(v) for v in dets.boxes[i]), float(dets.scores[i]),
@@ -106,7 +107,7 @@ class Analyzer:
         if crops:
             batch = np.concatenate(crops)
             t0 = time.perf_counter()
-            probs = softmax(self.classifier.backend.predict(self.classifier.preprocess(batch)).astype(np.float32))
+            probs = self.classifier.predict_proba(batch, batch_size=len(batch))  # one batch, through scoring
             per_face = 1000 * (time.perf_counter() - t0) / len(batch)
             i = 0
             for res, c in pending:

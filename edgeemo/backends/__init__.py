@@ -5,46 +5,35 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..errors import EdgeemoError, MissingExtraError
+from ..errors import EdgeemoError, MissingExtraError, import_module
+from ..formats import RUNTIMES, SUFFIX_RUNTIME
 from .base import Backend
-
-# name -> (module, class, pip extra, python module that must import)
-_BACKENDS: dict[str, tuple[str, str, str, str]] = {
-    "onnxruntime": ("onnxruntime_backend", "OnnxRuntimeBackend", "core", "onnxruntime"),
-    "openvino": ("openvino_backend", "OpenVinoBackend", "openvino", "openvino"),
-    "tensorrt": ("tensorrt_backend", "TensorRTBackend", "tensorrt", "tensorrt"),
-    "torch": ("torch_backend", "TorchBackend", "train", "torch"),
-}
-_AUTO_BY_SUFFIX = {
-    ".onnx": "onnxruntime", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt",
-    ".pt": "torch", ".pth": "torch",
-}
 
 
 def backend_names() -> list[str]:
-    return list(_BACKENDS)
+    return list(RUNTIMES)
 
 
 def backend_class(name: str) -> type[Backend]:
-    if name not in _BACKENDS:
-        raise EdgeemoError(f"unknown backend {name!r}; choose one of auto, {', '.join(_BACKENDS)}")
-    module, cls, extra, needs = _BACKENDS[name]
+    if name not in RUNTIMES:
+        raise EdgeemoError(f"unknown backend {name!r}; choose one of auto, {', '.join(RUNTIMES)}")
+    rt = RUNTIMES[name]
     try:
-        importlib.import_module(needs)
+        import_module(rt.needs)
     except ImportError:
         if name == "tensorrt":
-            from ..export.tensorrt_export import MissingTensorRT
+            from .tensorrt_runtime import MissingTensorRT
 
             raise MissingTensorRT() from None
-        raise MissingExtraError(needs, extra, f"The {name} backend") from None
-    return getattr(importlib.import_module(f".{module}", __name__), cls)
+        raise MissingExtraError(rt.needs, rt.extra, f"The {name} backend") from None
+    return getattr(importlib.import_module(f".{rt.module}", __name__), rt.cls)
 
 
 def available_backends() -> dict[str, bool]:
     out = {}
-    for name, (_, _, _, needs) in _BACKENDS.items():
+    for name, rt in RUNTIMES.items():
         try:
-            importlib.import_module(needs)
+            import_module(rt.needs)
             out[name] = True
         except ImportError:
             out[name] = False
@@ -55,11 +44,11 @@ def choose_backend(path: str | Path, backend: str = "auto") -> str:
     path = Path(path)
     if backend != "auto":
         return backend
-    name = _AUTO_BY_SUFFIX.get(path.suffix.lower())
+    name = SUFFIX_RUNTIME.get(path.suffix.lower())
     if name is None:
         raise EdgeemoError(
             f"{path}: cannot tell which runtime runs a {path.suffix or 'suffix-less'} file; "
-            f"give --backend ({', '.join(_BACKENDS)}) or use one of {', '.join(_AUTO_BY_SUFFIX)}"
+            f"give --backend ({', '.join(RUNTIMES)}) or use one of {', '.join(SUFFIX_RUNTIME)}"
         )
     return name
 

@@ -60,9 +60,7 @@ class Backend(ABC):
     and returns float32 logits of shape N×len(meta.classes).
     """
 
-    name: ClassVar[str]
-    suffixes: ClassVar[tuple[str, ...]]
-    extra: ClassVar[str]  # the pip extra that provides the runtime
+    name: ClassVar[str]  # a key of edgeemo.formats.RUNTIMES (file types, pip extra)
 
     meta: ModelMeta
     path: Path

@@ -7,14 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
-from ..modelmeta import META_KEY, ModelMeta
+from ..modelmeta import meta_from_props
 from .base import Backend, check_logits, check_model_io
 
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    suffixes = (".onnx",)
-    extra = "core"
 
     def __init__(self, path: str | Path, *, threads: int | None = None, providers: list[str] | None = None) -> None:
         import onnxruntime as ort
@@ -38,13 +36,7 @@ class OnnxRuntimeBackend(Backend):
                 f"{self.path}: onnxruntime cannot load it ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
                 "is it a complete .onnx file? Re-export it with 'edgeemo export'"
             ) from exc
-        props = self.session.get_modelmeta().custom_metadata_map
-        if META_KEY not in props:
-            raise ModelFileError(
-                f"{self.path}: an ONNX model without edgeemo metadata (labels, preprocessing); "
-                "export it with 'edgeemo export' so the file says how to run it"
-            )
-        self.meta = ModelMeta.from_json(props[META_KEY], str(self.path))
+        self.meta = meta_from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self.input_name = inp.name
         check_model_io(self.path, self.meta, inp.shape, out.shape)

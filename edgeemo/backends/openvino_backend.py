@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError, require
-from ..modelmeta import META_KEY, ModelMeta
+from ..modelmeta import META_KEY, ModelMeta, read_onnx_meta
 from .base import Backend, check_logits, check_model_io
 
 # What OpenVINO computes in: "f32" unless a model was exported for bf16. On CPUs with AVX512_BF16
@@ -32,8 +32,6 @@ def _ov_dims(shape) -> list:
 
 class OpenVinoBackend(Backend):
     name = "openvino"
-    suffixes = (".xml",)
-    extra = "openvino"
 
     def __init__(self, path: str | Path, *, threads: int | None = None, device: str = "CPU",
                  inference_precision: str | None = None) -> None:
@@ -75,9 +73,7 @@ class OpenVinoBackend(Backend):
         if model.has_rt_info([META_KEY, "meta"]):
             return ModelMeta.from_json(model.get_rt_info([META_KEY, "meta"]).astype(str), str(self.path))
         if self.path.suffix == ".onnx":  # ONNX read by OpenVINO: metadata from the ONNX file itself
-            from ..export.onnx_export import read_metadata
-
-            return read_metadata(self.path)
+            return read_onnx_meta(self.path)
         raise ModelFileError(
             f"{self.path}: an OpenVINO model without edgeemo metadata; "
             "export it with 'edgeemo export --format openvino'"

@@ -74,11 +74,9 @@ def check_engine_io(path: Path, meta: ModelMeta, io: dict[str, tuple[bool, list]
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
-    suffixes = (".engine", ".plan")
-    extra = "tensorrt"
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
-        from ..export.tensorrt_export import import_cudart, import_tensorrt
+        from .tensorrt_runtime import import_cudart, import_tensorrt
 
         trt = import_tensorrt()
         self.cudart = import_cudart()

@@ -12,8 +12,6 @@ from .base import Backend, check_logits
 
 class TorchBackend(Backend):
     name = "torch"
-    suffixes = (".pt", ".pth")
-    extra = "train"
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
         torch = require("torch", "train", "Running a .pt checkpoint")

@@ -3,16 +3,21 @@ of a device profile, here or on boards over SSH."""
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 from pathlib import Path
 
 import click
 
+from ..cliargs import RUNS, command_line, csv_list
 from ..console_log import make_console, styled
 from ..errors import EdgeemoError
 from ..vlm.cache import DEFAULT_CACHE
+from .vlm_options import parse_vlm_spec
+
+
+def _console():
+    return make_console()
 
 
 def _stop_on_sigterm(signum, frame) -> None:
@@ -29,18 +34,13 @@ def check_outputs(stem: Path, export_dir: str | None, data: str | None, plot: bo
         check_output_dir(export_dir, "--export-dir", inputs=[data])
 
 
-def _console():
-    return make_console(width=None if sys.stdout.isatty() else 160)
-
-
 def _list_devices(console) -> None:
-    from rich.table import Table
-
+    from ..report import table as new_table
     from .profiles import list_profiles, read_profile_file
 
-    table = Table(title="device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, repository, package)")
-    for c in ("name", "matches here", "targets", "file"):
-        table.add_column(c)
+    cols = ("name", "matches here", "targets", "file")
+    table = new_table("device profiles (first folder wins: $EDGEEMO_DEVICES, ./devices, the package)", cols,
+                      left=cols, wrap=cols[1:])
     for name, path in list_profiles().items():
         try:
             p = read_profile_file(path)
@@ -82,7 +82,7 @@ def _list_devices(console) -> None:
 @click.option("--budget", type=float, default=None,
               help="INT8: largest accepted PublicTest accuracy drop when exporting [0.01].")
 @click.option("--out", type=click.Path(), default=None,
-              help="Output stem: writes STEM.json, .csv, .md, .png [default: bench_DEVICE].")
+              help="Output stem: writes STEM.json, .csv, .md, .png [default: runs/bench_DEVICE].")
 @click.option("--no-plot", is_flag=True, help="Skip the Pareto PNG.")
 @click.option("--min-accuracy", type=float, default=None,
               help="Exit with code 1 when a measured row's accuracy is below this (a CI gate).")
@@ -112,21 +112,48 @@ def bench(device, models, data, split, labels, limit, backends, precisions, thre
           min_accuracy, vlms, vlm_opts, vlm_limit, vlm_cache, vlm_refresh, hosts, remote_python, remote_dir,
           ssh_options, keep_remote, force, list_devices) -> None:
     """Accuracy, macro-F1, latency (mean/std/p50..p99), throughput, cold start, peak memory and size
-    for each model × backend × precision of a device profile (devices/*.toml)."""
-    from ..cli import _csv_list
-    from .profiles import check_profile_fits, detect_device, load_profile
-    from .report import print_table, write_json, write_outputs
-    from .runner import BenchOptions, run_bench
-    from .vlm_rows import parse_vlm_spec
+    for each model × backend × precision of a device profile (shipped: edgeemo/bench/devices/*.toml)."""
+    from .profiles import detect_device, load_profile
+    from .sweep import BenchOptions
 
     console = _console()
     if list_devices:
         _list_devices(console)
         return
+    _check_options(data, min_accuracy, vlms, hosts, device, labels)
+    profile = detect_device() if device == "auto" else load_profile(device)
+    if device == "auto":
+        console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}")
+    opts = BenchOptions(threads=threads, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds,
+                        max_seconds=max_seconds, throughput_batch=throughput_batch,
+                        throughput_min_seconds=throughput_seconds, timeout_s=timeout_s,
+                        rebuild=rebuild, budget=budget, backends=csv_list(backends), precisions=csv_list(precisions))
+    model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
+    model_list = [] if model_list == ["none"] else model_list  # vision-LLM rows only
+    stem = Path(out) if out else RUNS / f"bench_{profile.name}"
+    check_outputs(stem, export_dir if not hosts else None, data, plot=not no_plot)
+    common = dict(data=data, split=split, limit=limit, export_dir=export_dir, opts=opts, command=command_line())
+    previous_term = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a stopped run still writes its files
+    if hosts:
+        from .fleet import run_fleet
+
+        results, failed = run_fleet(hosts, profile, model_list, stem, ssh_options=tuple(ssh_options),
+                                    python=remote_python, remote_dir=remote_dir, keep=keep_remote, force=force,
+                                    log=console.print, **common)
+    else:
+        vlm = dict(vlms=[parse_vlm_spec(v) for v in vlms], vlm_opts=tuple(vlm_opts), vlm_limit=vlm_limit,
+                   vlm_cache=vlm_cache, vlm_refresh=vlm_refresh, labels=labels)
+        results, failed = [(stem, _run_here(profile, model_list, stem, force, console, **common, **vlm))], []
+    signal.signal(signal.SIGTERM, previous_term)
+    _finish(results, failed, len(hosts), min_accuracy, no_plot, console)
+
+
+def _check_options(data, min_accuracy, vlms, hosts, device, labels) -> None:
     if min_accuracy is not None and not data:
         raise EdgeemoError("--min-accuracy needs labelled faces to measure accuracy: pass --data fer2013.npz")
-    vlm_specs = [parse_vlm_spec(v) for v in vlms]
-    if vlm_specs and hosts:
+    for v in vlms:
+        parse_vlm_spec(v)
+    if vlms and hosts:
         raise EdgeemoError("--vlm rows run on this machine only; to measure a vision LLM on a board, run "
                            "'edgeemo bench --vlm ...' on the board itself")
     if hosts and labels != "fer2013":
@@ -134,67 +161,46 @@ def bench(device, models, data, split, labels, limit, backends, precisions, thre
     if hosts and device == "auto":
         raise EdgeemoError("--host needs the board's profile: add --device NAME (jetson, rpi, cpu, ... see "
                            "--list-devices) or --device path/to/profile.toml")
-    profile = detect_device() if device == "auto" else load_profile(device)
-    if device == "auto":
-        console.print(f"device profile: {profile.name} ({profile.path}), detected: {profile.matches()[1]}")
-    opts = BenchOptions(threads=threads, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds,
-                        max_seconds=max_seconds, throughput_batch=throughput_batch,
-                        throughput_min_seconds=throughput_seconds, timeout_s=timeout_s,
-                        rebuild=rebuild, budget=budget, backends=_csv_list(backends), precisions=_csv_list(precisions))
-    model_list = list(dict.fromkeys(m.strip() for v in models for m in v.split(",") if m.strip()))
-    if model_list == ["none"]:
-        model_list = []  # vision-LLM rows only
-    launched = Path(sys.argv[0]).name in ("edgeemo", "cli.py", "__main__.py")  # the command line, not a library call
-    command = "edgeemo " + " ".join(sys.argv[1:]) if launched else None
-    stem = Path(out or f"bench_{profile.name}")
-    check_outputs(stem, export_dir if not hosts else None, data, plot=not no_plot)
-    previous_term = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a stopped run still writes its files
 
-    results: list[tuple[Path, dict]] = []
-    failed_hosts: list[str] = []
-    if hosts:
-        from .remote import run_remote
 
-        for host in hosts:
-            try:
-                res = run_remote(host, profile, model_list, data=data, split=split, limit=limit,
-                                 export_dir=export_dir, opts=opts, ssh_options=tuple(ssh_options),
-                                 python=remote_python, remote_dir=remote_dir, keep=keep_remote, force=force,
-                                 command=command, log=console.print)
-            except EdgeemoError as exc:
-                if len(hosts) == 1:
-                    raise
-                failed_hosts.append(host)  # one board down does not stop the fleet
-                console.print(styled(f"{host}:", "bold red", f" {exc}"), soft_wrap=True)
-                continue
-            safe = re.sub(r"[^A-Za-z0-9._-]", "_", host.split("@")[-1])
-            host_stem = stem if len(hosts) == 1 else stem.with_name(f"{stem.name}.{safe}")
-            results.append((host_stem, res))
-    else:
-        if not force:
-            check_profile_fits(profile)
-        stem.parent.mkdir(parents=True, exist_ok=True)
+def _run_here(profile, models: list[str], stem: Path, force: bool, console, **kwargs) -> dict:
+    """The bench on this machine: plan and build, then the sweep (with a progress bar on a terminal);
+    the JSON is rewritten after every row."""
+    from .profiles import check_profile_fits
+    from .report import write_json
+    from .sweep import open_bench
 
-        vlm_kw = dict(vlms=vlm_specs, vlm_opts=tuple(vlm_opts), vlm_limit=vlm_limit, vlm_cache=vlm_cache,
-                      vlm_refresh=vlm_refresh, labels=labels)
+    if not force:
+        check_profile_fits(profile)
+    stem.parent.mkdir(parents=True, exist_ok=True)
 
-        def save_partial(result: dict) -> None:
-            write_json(result, stem.with_name(stem.name + ".json"))
+    def save_partial(result: dict) -> None:
+        write_json(result, stem.with_name(stem.name + ".json"))
 
-        if console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with open_bench(profile, models, log=console.print, **kwargs) as b:
+        try:
+            b.plan(console.print)  # builds before the progress bar: the build log writes to the terminal's files
+        except KeyboardInterrupt as exc:
+            result = b.stopped(str(exc) or "Ctrl-C", console.print)
+            save_partial(result)
+            return result
+        if not console.is_terminal:
+            return b.sweep(log=console.print, on_record=save_partial)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as progress:
-                res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
-                                opts=opts, command=command, log=progress.console.print, progress=progress,
-                                on_record=save_partial, **vlm_kw)
-        else:
-            res = run_bench(profile, model_list, data=data, split=split, limit=limit, export_dir=export_dir,
-                            opts=opts, command=command, log=console.print, on_record=save_partial, **vlm_kw)
-        results.append((stem, res))
+        with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            return b.sweep(log=progress.console.print, progress=progress, on_record=save_partial)
 
-    failed_gate = []
+
+def _finish(results: list[tuple[Path, dict]], failed: list[str], n_hosts: int, min_accuracy: float | None,
+            no_plot: bool, console) -> None:
+    """Print and write each result, then exit with the code the run earned."""
+    from .fleet import below_accuracy
+    from .report import print_table, write_outputs
+    from .schema import row_label
+
+    low = []
     for st, res in results:
         print_table(res, console)
         paths, note = write_outputs(res, st, plot=not no_plot)
@@ -202,22 +208,18 @@ def bench(device, models, data, split, labels, limit, backends, precisions, thre
         if note:
             console.print(note)
         if min_accuracy is not None:
-            failed_gate += [r for r in res["records"]
-                            if r["status"] == "ok" and r.get("accuracy") is not None and r["accuracy"] < min_accuracy]
-    signal.signal(signal.SIGTERM, previous_term)
+            low += below_accuracy(res, min_accuracy)
     if any(res["metadata"].get("interrupted") for _, res in results):
         sys.exit(130)
     rows = [r for _, res in results for r in res["records"]]
     if rows and not any(r["status"] == "ok" for r in rows):
         click.echo(f"no row was measured: all {len(rows)} row(s) failed or were skipped (reasons above and in "
-                   f"{stem}.md)", err=True)
+                   f"{results[0][0]}.md)", err=True)
         sys.exit(1)
-    if failed_hosts:
-        click.echo(f"{len(failed_hosts)} of {len(hosts)} boards failed: {', '.join(failed_hosts)}", err=True)
+    if failed:
+        click.echo(f"{len(failed)} of {n_hosts} boards failed: {', '.join(failed)}", err=True)
         sys.exit(2)
-    if failed_gate:
-        from .report import row_label
-
-        rows = ", ".join(f"{row_label(r)} {r['accuracy']:.4f}" for r in failed_gate)
-        click.echo(f"accuracy gate failed: {len(failed_gate)} row(s) below {min_accuracy}: {rows}", err=True)
+    if low:
+        rows = ", ".join(f"{row_label(r)} {r['accuracy']:.4f}" for r in low)
+        click.echo(f"accuracy gate failed: {len(low)} row(s) below {min_accuracy}: {rows}", err=True)
         sys.exit(1)

@@ -1,9 +1,9 @@
 """Device profiles: one TOML (or YAML) file per target saying what to run and how to recognise it.
 
-Profiles are looked up by name in, in order: the folders in ``$EDGEEMO_DEVICES`` (``os.pathsep``
-separated), ``./devices`` in the working directory, the repository's ``devices/`` (source
-checkouts), and the copy shipped inside the package (``edgeemo/bench/devices``). The first file
-named ``NAME.toml`` (or ``.yaml``/``.yml``) wins, so adding a device is adding a file. A path to a
+The shipped profiles are package data (``edgeemo/bench/devices/*.toml``, their only copy). Profiles
+are looked up by name in, in order: the folders in ``$EDGEEMO_DEVICES`` (``os.pathsep``
+separated), ``./devices`` in the working directory, and the package. The first file named
+``NAME.toml`` (or ``.yaml``/``.yml``) wins, so adding a device is adding a file. A path to a
 profile file works wherever a name does.
 """
 
@@ -18,15 +18,14 @@ from typing import Any
 import tomllib
 
 from ..errors import EdgeemoError
-from ..export.pipeline import PRECISIONS
+from ..formats import EXPORT_RUNTIMES, PRECISIONS, RUNTIMES
 from ..hardware import cpu_info, device_tree_model
+from .vlm_options import ALL_OPTIONS
 
 ENV_DIRS = "EDGEEMO_DEVICES"
 PACKAGE_DIR = Path(__file__).resolve().parent / "devices"
-REPO_DIR = Path(__file__).resolve().parents[2] / "devices"
 SUFFIXES = (".toml", ".yaml", ".yml")
-BACKENDS = ("onnxruntime", "openvino", "tensorrt")
-FORMAT_OF = {"onnxruntime": "onnx", "openvino": "openvino", "tensorrt": "tensorrt"}
+BACKENDS = EXPORT_RUNTIMES
 BOARD_SOURCES = (None, "rss", "tegrastats")
 
 
@@ -162,36 +161,37 @@ def parse_profile(d: dict, where: str) -> Profile:
         raise ProfileError(f"{where}: unknown [detect] key(s) {', '.join(sorted(bad))}; "
                            f"allowed: {', '.join(Detect.__dataclass_fields__)}")
     kw["detect"] = Detect(**{k: _str_list(v, f"{where}: detect.{k}") for k, v in det.items()})
-    vlm = d.get("vlm", {})
-    if not isinstance(vlm, dict):
-        raise ProfileError(f"{where}: [vlm] must be a table of vision-LLM options, e.g. n_gpu_layers = -1")
-    from .vlm_rows import ALL_OPTIONS
-
-    bad = set(vlm) - set(ALL_OPTIONS)
-    if bad:
-        raise ProfileError(f"{where}: unknown [vlm] key(s) {', '.join(sorted(bad))}; allowed: {', '.join(ALL_OPTIONS)}")
-    kw["vlm"] = dict(vlm)
+    kw["vlm"] = _vlm_table(d.get("vlm", {}), where)
     targets = d.get("targets")
     if not targets or not isinstance(targets, list):
         raise ProfileError(f"{where}: no [[targets]]; add at least one, e.g. backend = \"onnxruntime\", "
                            "precisions = [\"fp32\"]")
-    kw["targets"] = []
-    for i, t in enumerate(targets):
-        tw = f"{where}: targets[{i}]"
-        if not isinstance(t, dict):
-            raise ProfileError(f"{tw} must be a table")
-        bad = set(t) - {"backend", "precisions", "device"}
-        if bad:
-            raise ProfileError(f"{tw}: unknown key(s) {', '.join(sorted(bad))}; allowed: backend, precisions, device")
-        if t.get("backend") not in BACKENDS:
-            raise ProfileError(f"{tw}: backend must be one of {', '.join(BACKENDS)}, got {t.get('backend')!r}")
-        precs = _str_list(t.get("precisions", ["fp32"]), f"{tw}.precisions")
-        for p in precs:
-            if p not in PRECISIONS:
-                raise ProfileError(f"{tw}: unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
-        default_dev = {"onnxruntime": "cpu", "openvino": "CPU", "tensorrt": "gpu"}[t["backend"]]
-        kw["targets"].append(Target(t["backend"], precs, str(t.get("device", default_dev))))
+    kw["targets"] = [_target(t, f"{where}: targets[{i}]") for i, t in enumerate(targets)]
     return Profile(**kw)
+
+
+def _vlm_table(vlm, where: str) -> dict:
+    if not isinstance(vlm, dict):
+        raise ProfileError(f"{where}: [vlm] must be a table of vision-LLM options, e.g. n_gpu_layers = -1")
+    bad = set(vlm) - set(ALL_OPTIONS)
+    if bad:
+        raise ProfileError(f"{where}: unknown [vlm] key(s) {', '.join(sorted(bad))}; allowed: {', '.join(ALL_OPTIONS)}")
+    return dict(vlm)
+
+
+def _target(t, tw: str) -> Target:
+    if not isinstance(t, dict):
+        raise ProfileError(f"{tw} must be a table")
+    bad = set(t) - {"backend", "precisions", "device"}
+    if bad:
+        raise ProfileError(f"{tw}: unknown key(s) {', '.join(sorted(bad))}; allowed: backend, precisions, device")
+    if t.get("backend") not in BACKENDS:
+        raise ProfileError(f"{tw}: backend must be one of {', '.join(BACKENDS)}, got {t.get('backend')!r}")
+    precs = _str_list(t.get("precisions", ["fp32"]), f"{tw}.precisions")
+    for p in precs:
+        if p not in PRECISIONS:
+            raise ProfileError(f"{tw}: unknown precision {p!r}; choose from {', '.join(PRECISIONS)}")
+    return Target(t["backend"], precs, str(t.get("device", RUNTIMES[t["backend"]].default_device)))
 
 
 def read_profile_file(path: str | Path) -> Profile:
@@ -219,7 +219,7 @@ def read_profile_file(path: str | Path) -> Profile:
 def profile_dirs() -> list[Path]:
     """Folders searched for profiles, first match wins."""
     dirs = [Path(p) for p in os.environ.get(ENV_DIRS, "").split(os.pathsep) if p]
-    dirs += [Path.cwd() / "devices", REPO_DIR, PACKAGE_DIR]
+    dirs += [Path.cwd() / "devices", PACKAGE_DIR]
     out: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:

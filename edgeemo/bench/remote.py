@@ -19,15 +19,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import EdgeemoError, ModelFileError
-from ..model_files import REGISTRY_NAMES, resolve_model
+from ..errors import EdgeemoError
+from ..export.cache import MANIFEST, ArtifactCache, cache_folder
+from ..formats import format_of
 from ..version import code_version
-from .profiles import FORMAT_OF, Profile
-from .runner import BenchOptions, Row, _model_name, _row_record, ensure_artifacts
-
-CALIB_VAL = 1000  # PublicTest faces shipped for choosing the INT8 recipe on the board
+from .artifacts import build_all, plan_builds, resolve_sources
+from .faces import write_subset
+from .profiles import Profile
+from .sweep import BenchOptions, Row, row_record, target_pairs
 
 
 class RemoteError(EdgeemoError):
@@ -131,33 +130,92 @@ def _tail(text: str, n: int = 3) -> str:
     return " | ".join(lines[-n:])[-600:] or "no output"
 
 
-def write_subset(data: str | Path, split: str | None, limit: int | None, dest: Path, n_calib: int = 512,
-                 n_val: int = CALIB_VAL) -> dict:
-    """The faces the board needs: the evaluated split (first ``limit``) and, where the data has
-    splits, a stratified Training sample (INT8 calibration) and PublicTest sample (recipe choice)."""
-    from ..data import SPLITS, load_dataset
-    from ..evaluate import check_limit, default_split
-    from ..export.calibration import stratified_indices
+def _portable_pairs(profile: Profile, opts: BenchOptions) -> list[tuple[str, str]]:
+    """The artifacts built here and copied over: everything but TensorRT engines (built on the board)."""
+    pairs = [(format_of(t.backend), p) for t, p in target_pairs(profile, opts) if t.backend != "tensorrt"]
+    return list(dict.fromkeys([("onnx", "fp32"), *pairs]))
 
-    check_limit(limit)
-    fs = load_dataset(data)
-    split = default_split(fs) if split in (None, "auto") else split
-    ev = fs.get_split(None if split == "all" else split)
-    if limit is not None:
-        ev = ev.subset(np.arange(len(ev)) < limit)
-    parts = [(ev.images, ev.labels, ev.split)]
-    if (fs.split == 0).any() and (fs.split == 1).any() and split not in (None, "all"):
-        for name, n in (("Training", n_calib), ("PublicTest", n_val)):
-            if name == split:
-                continue
-            s = fs.get_split(name)
-            idx = np.sort(stratified_indices(s.labels, n)) if len(s) > n else np.arange(len(s))
-            parts.append((s.images[idx], s.labels[idx], s.split[idx]))
-    np.savez_compressed(dest, images=np.concatenate([p[0] for p in parts]),
-                        labels_fer7=np.concatenate([p[1] for p in parts]).astype(np.int8),
-                        split_id=np.concatenate([p[2] for p in parts]).astype(np.int8),
-                        split_names=np.array(SPLITS))
-    return {"path": str(data), "split": split or "all", "limit": limit, "n": len(ev)}
+
+def _stage_models(models: list[str], profile: Profile, opts: BenchOptions, export_dir: Path, data,
+                  stage: Path, log) -> tuple[list[str], list[dict]]:
+    """Build (or reuse) the portable artifacts here and copy each model's cache folder into ``stage``.
+    Returns the FP32 files the board benches and the rows of models that cannot go."""
+    pairs = _portable_pairs(profile, opts)
+    sources = resolve_sources(models)
+    build = dict(data=data, budget=opts.export_budget, n_calib=opts.n_calib, rebuild=opts.rebuild)
+    log(plan_builds(sources, pairs, export_dir, **build).describe())
+    build_all(sources, pairs, export_dir, **build, log=log)
+    remote_models, local_rows = [], []
+    for s in sources:
+        if s.status != "ok":
+            local_rows.append(row_record(Row(s.label, s.ref, None, None, record={"status": s.status,
+                                                                                  "reason": s.reason})))
+            continue
+        cache = ArtifactCache(cache_folder(s.ident, export_dir), s.ident, s.path)
+        rel = cache.folder.relative_to(export_dir)
+        for f in [*cache.files(), cache.folder / MANIFEST]:
+            dst = stage / "export" / rel / f.relative_to(cache.folder)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dst)
+        remote_models.append(f"export/{rel.as_posix()}/{cache.entries['onnx/fp32']['file']}")
+    return remote_models, local_rows
+
+
+def _board_command(profile: Profile, remote_models: list[str], data_info: dict | None, opts: BenchOptions,
+                   force: bool) -> list[str]:
+    """The ``edgeemo bench`` arguments the board runs: the same settings, on the copied files."""
+    args = ["-m", "edgeemo.cli", "bench", "--device", f"{profile.name}{Path(profile.path).suffix}",
+            "--model", ",".join(remote_models), "--export-dir", "export", "--out", "results/bench", "--no-plot"]
+    if data_info:
+        args += ["--data", "faces.npz", "--split", data_info["split"]]
+    for flag, key in (("--threads", "threads"), ("--warmup", "warmup"), ("--min-runs", "min_runs"),
+                      ("--min-seconds", "min_seconds"), ("--max-seconds", "max_seconds"),
+                      ("--throughput-batch", "throughput_batch"), ("--throughput-seconds", "throughput_min_seconds"),
+                      ("--timeout", "timeout_s"), ("--budget", "budget")):
+        if getattr(opts, key) is not None:
+            args += [flag, str(getattr(opts, key))]
+    args += [a for b in opts.backends for a in ("--backend", b)]
+    args += [a for p in opts.precisions for a in ("--precision", p)]
+    return args + (["--force"] if force else [])
+
+
+def _make_workdir(remote: Remote, remote_dir: str | None) -> str:
+    if remote_dir:
+        remote.run(f"mkdir -p {shlex.quote(remote_dir)}")
+        return remote_dir
+    res = remote.run("mktemp -d \"${TMPDIR:-/tmp}/edgeemo-bench.XXXXXX\"")
+    workdir = res.stdout.strip().splitlines()[-1] if res.returncode == 0 and res.stdout.strip() else None
+    if not workdir:
+        raise RemoteError(f"{remote.host}: could not make a working folder ({_tail(res.stderr)})")
+    return workdir
+
+
+def _run_on_board(remote: Remote, workdir: str, cmd: str, tmp: Path, log) -> tuple[dict, bool]:
+    """Run the bench on the board, echoing its output; returns its result and whether Ctrl-C stopped it."""
+    log(f"{remote.host}: {cmd}")
+    interrupted = False
+    try:
+        code, output = remote.stream(cmd, log)
+    except KeyboardInterrupt:
+        interrupted, code, output = True, 130, ""
+    local_json = tmp / "bench.json"
+    try:
+        remote.get(f"{workdir}/results/bench.json", local_json)
+    except RemoteError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        errs = [ln for ln in output.splitlines() if "error" in ln.lower()]
+        raise RemoteError(f"{remote.host}: the bench failed on the board (exit code {code}): "
+                          f"{_tail(chr(10).join(errs) or output)}") from None
+    return json.loads(local_json.read_text()), interrupted
+
+
+def _remove_workdir(remote: Remote, workdir: str, log) -> bool:
+    try:
+        return remote.run(f"rm -rf {shlex.quote(workdir)}", timeout=60).returncode == 0
+    except RemoteError:
+        log(f"{remote.host}: could not remove {workdir}")
+        return False
 
 
 def run_remote(
@@ -183,99 +241,24 @@ def run_remote(
     remote = Remote(host, ssh_options, python)
     info = remote.check()
     log(f"{host}: Python {info['python']}, edgeemo {info['edgeemo']}, {info['arch']}")
-    local_rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="edgeemo-remote-") as tmp:
         stage = Path(tmp) / "stage"
         (stage / "export").mkdir(parents=True)
         shutil.copyfile(profile.path, stage / f"{profile.name}{Path(profile.path).suffix}")
-        remote_models = []
-        portable = list(dict.fromkeys((FORMAT_OF[t.backend], p) for t in profile.targets for p in t.precisions
-                                      if t.backend != "tensorrt"
-                                      and (not opts.backends or t.backend in opts.backends)
-                                      and (not opts.precisions or p in opts.precisions)))
-        portable = list(dict.fromkeys([("onnx", "fp32"), *portable]))
-        for ref in models:
-            try:
-                src = resolve_model(ref)
-                name = _model_name(src)
-            except ModelFileError as exc:
-                status = "not trained" if ref.lower() in REGISTRY_NAMES else "failed"
-                local_rows.append(_row_record(Row(ref, ref, None, None, record={"status": status,
-                                                                                "reason": str(exc)})))
-                continue
-            local_out = Path(export_dir) / name
-            ensure_artifacts(src, portable, local_out, data=data, budget=opts.export_budget, n_calib=opts.n_calib,
-                             rebuild=opts.rebuild, log=log)
-            stamp = json.loads((local_out / "bench.stamp.json").read_text())
-            dst = stage / "export" / name
-            dst.mkdir()
-            for entry in stamp["artifacts"].values():
-                f = local_out / entry["file"]
-                for p in (f, f.with_suffix(".bin")) if f.suffix == ".xml" else (f,):
-                    (dst / p.relative_to(local_out)).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(p, dst / p.relative_to(local_out))
-            shutil.copy2(local_out / "bench.stamp.json", dst / "bench.stamp.json")
-            fp32 = stamp["artifacts"]["onnx/fp32"]["file"]
-            remote_models.append(f"export/{name}/{fp32}")
-        data_info = None
-        if data:
-            data_info = write_subset(data, split, limit, stage / "faces.npz", n_calib=opts.n_calib)
+        remote_models, local_rows = _stage_models(models, profile, opts, Path(export_dir), data, stage, log)
+        data_info = write_subset(data, split, limit, stage / "faces.npz", n_calib=opts.n_calib) if data else None
         if not remote_models:
             raise RemoteError("no model to bench on the board: " + "; ".join(r["reason"] for r in local_rows))
-
-        workdir = remote_dir
-        if workdir:
-            remote.run(f"mkdir -p {shlex.quote(workdir)}")
-        else:
-            res = remote.run("mktemp -d \"${TMPDIR:-/tmp}/edgeemo-bench.XXXXXX\"")
-            workdir = res.stdout.strip().splitlines()[-1] if res.returncode == 0 and res.stdout.strip() else None
-            if not workdir:
-                raise RemoteError(f"{host}: could not make a working folder ({_tail(res.stderr)})")
+        workdir = _make_workdir(remote, remote_dir)
+        removed = False
         try:
             log(f"{host}: copying artifacts{' and faces' if data else ''} to {workdir}")
             remote.put(sorted(stage.iterdir()), workdir)
-            args = ["-m", "edgeemo.cli", "bench", "--device", f"{profile.name}{Path(profile.path).suffix}",
-                    "--model", ",".join(remote_models), "--export-dir", "export", "--out", "results/bench",
-                    "--no-plot"]
-            if data_info:
-                args += ["--data", "faces.npz", "--split", data_info["split"]]
-            for flag, key in (("--threads", "threads"), ("--warmup", "warmup"), ("--min-runs", "min_runs"),
-                              ("--min-seconds", "min_seconds"), ("--max-seconds", "max_seconds"),
-                              ("--throughput-batch", "throughput_batch"),
-                              ("--throughput-seconds", "throughput_min_seconds"), ("--timeout", "timeout_s"),
-                              ("--budget", "budget")):
-                if getattr(opts, key) is not None:
-                    args += [flag, str(getattr(opts, key))]
-            for b in opts.backends:
-                args += ["--backend", b]
-            for p in opts.precisions:
-                args += ["--precision", p]
-            if force:
-                args.append("--force")
+            args = _board_command(profile, remote_models, data_info, opts, force)
             cmd = f"cd {shlex.quote(workdir)} && {shlex.quote(python)} " + " ".join(map(shlex.quote, args))
-            log(f"{host}: {cmd}")
-            interrupted = False
-            try:
-                code, output = remote.stream(cmd, log)
-            except KeyboardInterrupt:
-                interrupted, code, output = True, 130, ""
-            local_json = Path(tmp) / "bench.json"
-            try:
-                remote.get(f"{workdir}/results/bench.json", local_json)
-            except RemoteError:
-                if interrupted:
-                    raise KeyboardInterrupt from None
-                errs = [ln for ln in output.splitlines() if "error" in ln.lower()]
-                raise RemoteError(f"{host}: the bench failed on the board (exit code {code}): "
-                                  f"{_tail(chr(10).join(errs) or output)}") from None
-            result = json.loads(local_json.read_text())
+            result, interrupted = _run_on_board(remote, workdir, cmd, Path(tmp), log)
         finally:
-            removed = False
-            if not keep:
-                try:
-                    removed = remote.run(f"rm -rf {shlex.quote(workdir)}", timeout=60).returncode == 0
-                except RemoteError:
-                    log(f"{host}: could not remove {workdir}")
+            removed = False if keep else _remove_workdir(remote, workdir, log)
     result["records"] += local_rows
     meta = result["metadata"]
     meta["remote"] = {"host": host, "workdir": workdir, "removed": removed, "local_command": command,

@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 
 from ..console_log import styled
-from .runner import RECORD_KEYS
-
-LAT_KEYS = ("mean", "std", "p50", "p90", "p95", "p99")
+from .schema import LAT_KEYS, RECORD_KEYS, is_vlm, row_label
 
 
 def _f(v, fmt: str) -> str:
@@ -24,6 +22,12 @@ def _f(v, fmt: str) -> str:
 def _mem(r: dict):
     """The memory figure shown: the board's own (tegrastats) where measured, else the process peak."""
     return r.get("board_ram_delta_mb") if r.get("board_ram_delta_mb") is not None else r.get("peak_rss_mb")
+
+
+def _prec(r: dict) -> str:
+    """The precision of the file and, where it differs in name, what the runtime computed in."""
+    p, e = r.get("precision") or "—", r.get("execution_precision")
+    return f"{p} (runs in {e})" if e else p
 
 
 def short_reason(reason: str | None, n: int = 110) -> str:
@@ -52,27 +56,12 @@ def model_notes(result: dict) -> list[str]:
     return list(seen.values())
 
 
-def _prec(r: dict) -> str:
-    """The precision of the file and, where it differs in name, what the runtime computed in."""
-    p, e = r.get("precision") or "—", r.get("execution_precision")
-    return f"{p} (runs in {e})" if e else p
-
-
-def is_vlm(r: dict) -> bool:
-    return str(r.get("kind") or "").startswith("vision LLM")
-
-
 def _pct(v) -> str:
     return "" if v is None else f"{100 * v:.1f}%"
 
 
-def row_label(r: dict) -> str:
-    dev = f"/{r['device']}" if r.get("device") and r["device"].lower() not in ("cpu",) else ""
-    return f"{r['model']} {r.get('backend') or ''}{dev} {r.get('precision') or ''}".strip()
-
-
 def print_table(result: dict, console) -> None:
-    from rich.table import Table
+    from ..report import table as new_table
 
     meta = result["metadata"]
     prof = meta["device_profile"]["name"]
@@ -81,7 +70,6 @@ def print_table(result: dict, console) -> None:
              + (f" · {data['split']} n={data['n']}" if data else " · no labelled data")
              + (f" · {data['labels_description']}" if data and data.get("labels_description") else ""))
     board = any(r.get("power_mw") is not None for r in result["records"])
-    table = Table(title=title, title_justify="left")
     cols = ["model", "backend", "prec.", "status", "acc.", "F1", "p50 ms", "p90 ms", "p99 ms",
             "mean±sd ms", f"fps@{meta['method']['throughput_batch']}", "cold ms", "mem MB", "MB"]
     if board:
@@ -91,9 +79,7 @@ def print_table(result: dict, console) -> None:
     if console.width < 100:
         drop |= {cols[10], "cold ms"}
     keep = [i for i, c in enumerate(cols) if c not in drop]
-    for i in keep:
-        left = cols[i] in ("model", "backend", "prec.", "status")
-        table.add_column(cols[i], justify="left" if left else "right", no_wrap=True)
+    table = new_table(title, [cols[i] for i in keep], left=("model", "backend", "prec.", "status"))
     failing = [r for r in result["records"] if r["status"] != "ok"]
     for r in result["records"]:
         lat = r.get("latency_ms") or {}
@@ -116,9 +102,8 @@ def print_table(result: dict, console) -> None:
     console.print(table)
     vlm = [r for r in result["records"] if is_vlm(r) and r["status"] == "ok"]
     if vlm:
-        vt = Table(title="vision LLMs, zero-shot", title_justify="left")
-        for c in ("model", "backend", "n", "invalid", "refused", "model calls", "cache hits", "tok/s", "cost USD"):
-            vt.add_column(c, justify="left" if c in ("model", "backend") else "right", no_wrap=True)
+        vt = new_table("vision LLMs, zero-shot", ("model", "backend", "n", "invalid", "refused", "model calls",
+                                                  "cache hits", "tok/s", "cost USD"), left=("model", "backend"))
         for r in vlm:
             vt.add_row(r["model"], r["backend"], str(r["n"]), _pct(r.get("invalid_rate")), _pct(r.get("refusal_rate")),
                        str(r.get("model_calls", "")), str(r.get("cache_hits", "")), _f(r.get("tokens_per_s"), ".1f"),
@@ -166,6 +151,11 @@ def csv_text(result: dict) -> str:
 
 
 def markdown_text(result: dict) -> str:
+    """The result as Markdown: how it was measured, one table row per record, the vision LLMs' own table."""
+    return "\n".join(_md_header(result) + _md_rows(result) + _md_vlm(result)) + "\n"
+
+
+def _md_header(result: dict) -> list[str]:
     m = result["metadata"]
     data = m.get("data")
     be = m["backends"]
@@ -196,7 +186,11 @@ def markdown_text(result: dict) -> str:
     notes = model_notes(result)
     if notes:
         lines += ["- Models:"] + [f"  - {n}" for n in notes]
-    lines += ["", "| model | backend | precision | status | accuracy | macro-F1 | p50 ms | p90 ms | p99 ms | "
+    return lines
+
+
+def _md_rows(result: dict) -> list[str]:
+    lines = ["", "| model | backend | precision | status | accuracy | macro-F1 | p50 ms | p90 ms | p99 ms | "
                   "mean ± std ms | fps (batch) | cold start ms | peak mem MB | size MB |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["records"]:
@@ -214,6 +208,12 @@ def markdown_text(result: dict) -> str:
             f"{_f(lat.get('p99'), '.3f')} | {_f(lat.get('mean'), '.3f')} ± {_f(lat.get('std'), '.3f')} | "
             f"{_f(r.get('throughput_fps'), '.2f' if is_vlm(r) else '.0f')}{batch} | "
             f"{_f(r.get('cold_start_ms'), '.0f')} | {_f(_mem(r), '.1f')} | {_f(r.get('size_mb'), '.2f')} |")
+    return lines
+
+
+def _md_vlm(result: dict) -> list[str]:
+    data = result["metadata"].get("data")
+    lines: list[str] = []
     vlm = [r for r in result["records"] if is_vlm(r) and r["status"] == "ok"]
     if vlm:
         lines += ["", "Vision LLMs, zero-shot (same faces as above"
@@ -234,12 +234,18 @@ def markdown_text(result: dict) -> str:
         lines += [f"- {r['model']}: first answers outside the 7 classes (counted wrong): "
                   + ", ".join(f"{w} {n}" for w, n in r["answers_outside_classes"].items())
                   for r in vlm if r.get("answers_outside_classes")]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+COLORS = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red", "llama.cpp": "tab:purple",
+          "openai-api": "tab:orange"}
+MARKERS = {"fp32": "o", "fp16": "s", "int8": "^", "bf16": "D"}
 
 
 def plot_pareto(result: dict, path: Path) -> str | None:
     """Accuracy against p50 latency (the Pareto view), one labelled point per measured row
-    (model size instead of accuracy without labelled data). None when drawn, else a note why not."""
+    (model size instead of accuracy without labelled data); colour is the runtime, the marker the
+    precision, both in the legend. None when drawn, else a note why not."""
     try:
         import matplotlib
 
@@ -247,44 +253,57 @@ def plot_pareto(result: dict, path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "no plot: matplotlib is not installed (pip install 'edgeemo[plot]')"
+    if not any(r["status"] == "ok" and r.get("latency_ms") for r in result["records"]):
+        return "no plot: no row was measured"
+    fig, _ = pareto_figure(result, plt)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return None
+
+
+def pareto_figure(result: dict, plt) -> tuple[object, list]:
+    """The figure :func:`plot_pareto` saves, and the screen boxes of its point labels."""
     pts = [r for r in result["records"] if r["status"] == "ok" and r.get("latency_ms")]
     with_acc = [r for r in pts if r.get("accuracy") is not None]
-    untimed = [r for r in result["records"] if r["status"] == "ok" and not r.get("latency_ms")
-               and r.get("accuracy") is not None]  # published answers: accuracy only
-    if not pts:
-        return "no plot: no row was measured"
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
+    fig, ax = plt.subplots(figsize=(10, 6.5), dpi=120)
     y_of = (lambda r: r["accuracy"]) if with_acc else (lambda r: r.get("size_mb") or 0.0)
     pts = with_acc or pts
-    colors = {"onnxruntime": "tab:blue", "openvino": "tab:green", "tensorrt": "tab:red", "llama.cpp": "tab:purple",
-              "openai-api": "tab:orange"}
-    markers = {"fp32": "o", "fp16": "s", "int8": "^", "bf16": "D"}
     for r in pts:
-        x, y = r["latency_ms"]["p50"], y_of(r)
-        ax.scatter(x, y, marker=markers.get(r["precision"], "o"), color=colors.get(r["backend"], "tab:gray"), s=45)
-    if with_acc:  # Pareto front: the rows no other row beats on both latency and accuracy
-        best, line = -math.inf, []
-        for r in sorted(pts, key=lambda r: (r["latency_ms"]["p50"], -y_of(r))):
-            if y_of(r) > best:
-                best = y_of(r)
-                line.append((r["latency_ms"]["p50"], y_of(r)))
-        if len(line) > 1:
-            ax.step(*zip(*line), where="post", color="grey", lw=0.8, ls="--", label="Pareto front")
+        ax.scatter(r["latency_ms"]["p50"], y_of(r), marker=MARKERS.get(r["precision"], "o"),
+                   color=COLORS.get(r["backend"], "tab:gray"), s=45, zorder=3)
+    if with_acc:
+        _pareto_front(ax, pts, y_of)
+        untimed = [r for r in result["records"] if r["status"] == "ok" and not r.get("latency_ms")
+                   and r.get("accuracy") is not None]  # published answers: accuracy only
         for r, color in zip(untimed, ("tab:red", "tab:brown", "tab:pink", "tab:olive")):
             ax.axhline(r["accuracy"], color=color, lw=1, ls=":",
                        label=f"{r['model']} ({r['backend']}, no latency): {r['accuracy']:.4f}, n={r['n']}")
-        if len(line) > 1 or untimed:
-            ax.legend(loc="best", fontsize=8)
-    m = result["metadata"]
-    xs = [r["latency_ms"]["p50"] for r in pts]
+    _axes(ax, result["metadata"], [r["latency_ms"]["p50"] for r in pts], bool(with_acc))
+    _legend(ax, pts)
+    fig.tight_layout()
+    return fig, _place_labels(fig, ax, [((r["latency_ms"]["p50"], y_of(r)), row_label(r)) for r in pts])
+
+
+def _pareto_front(ax, pts: list[dict], y_of) -> None:
+    """The rows no other row beats on both latency and accuracy, joined by a dashed step line."""
+    best, line = -math.inf, []
+    for r in sorted(pts, key=lambda r: (r["latency_ms"]["p50"], -y_of(r))):
+        if y_of(r) > best:
+            best = y_of(r)
+            line.append((r["latency_ms"]["p50"], y_of(r)))
+    if len(line) > 1:
+        ax.step(*zip(*line), where="post", color="grey", lw=0.8, ls="--", label="Pareto front", zorder=2)
+
+
+def _axes(ax, m: dict, xs: list[float], with_acc: bool) -> None:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     log = min(xs) > 0 and max(xs) / min(xs) > 10
     if log:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.margins(x=0.2, y=0.1)
+    ax.margins(x=0.25, y=0.12)
     ax.set_xlabel(f"single-face latency p50 (ms{', log scale' if log else ''}), {m['threads']} thread(s)")
     ax.set_ylabel("accuracy" if with_acc else "model size (MB); no labelled data, so no accuracy")
     data = m.get("data")
@@ -293,37 +312,53 @@ def plot_pareto(result: dict, path: Path) -> str | None:
                  + (", FER+ majority labels" if data and data.get("labels") == "ferplus" else "")
                  + (" · INTERRUPTED: some rows not run" if m.get("interrupted") else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    _place_labels(fig, ax, [((r["latency_ms"]["p50"], y_of(r)), row_label(r)) for r in pts])
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return None
 
 
-def _place_labels(fig, ax, items: list[tuple[tuple[float, float], str]], fontsize: float = 7) -> None:
-    """Label every point without labels overlapping: each goes to the nearest free slot above or
-    below its point (in screen space), with a leader line when moved."""
-    fig.canvas.draw()
+def _legend(ax, pts: list[dict]) -> None:
+    """Colour = runtime and marker = precision, for those in the plot, beside the axes."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="none", marker="o", color=COLORS.get(b, "tab:gray"), label=b)
+               for b in dict.fromkeys(r["backend"] for r in pts)]
+    handles += [Line2D([], [], ls="none", marker=MARKERS.get(p, "o"), color="black", mfc="none", label=p or "—")
+                for p in dict.fromkeys(r["precision"] for r in pts)]
+    handles += [h for h in ax.get_legend_handles_labels()[0]]  # the Pareto front
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+              title="runtime (colour), precision (marker)", title_fontsize=8)
+
+
+def _overlaps(a, b, pad: float = 1.0) -> bool:
+    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
+
+
+def _place_labels(fig, ax, items: list[tuple[tuple[float, float], str]], fontsize: float = 7) -> list:
+    """Label every point without labels overlapping each other or the points: each label is drawn,
+    its real extent measured, and it moves to the nearest free slot above or below its point, with a
+    leader line when moved."""
+    renderer = fig.canvas.get_renderer()
     to_px = ax.transData.transform
-    px_per_pt = fig.dpi / 72
-    h = fontsize * 1.35 * px_per_pt
-    placed: list[tuple[float, float, float, float]] = []
+    line = fontsize * 1.4  # points
+    dots = [to_px(xy) for xy, _ in items]
+    placed: list = []
     order = sorted(range(len(items)), key=lambda i: (-items[i][0][1], items[i][0][0]))
     for i in order:
         (x, y), text = items[i]
-        px, py = to_px((x, y))
-        w = len(text) * fontsize * 0.55 * px_per_pt
-        for k in range(60):
-            dy = (4 + (k + 1) // 2 * h) * (1 if k % 2 == 0 else -1) if k else 4
-            box = (px + 6, py + dy, px + 6 + w, py + dy + h)
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+        ann = ax.annotate(text, (x, y), xytext=(5, 2), textcoords="offset points", fontsize=fontsize, va="bottom",
+                          annotation_clip=False)
+        for k in range(80):
+            dy = 2 + ((k + 1) // 2) * line * (1 if k % 2 == 0 else -1) if k else 2
+            ann.set_position((5, dy))
+            box = ann.get_window_extent(renderer)
+            hits_dot = any(box.x0 - 3 < dx < box.x1 + 3 and box.y0 - 3 < dy_ < box.y1 + 3 for dx, dy_ in dots)
+            if not hits_dot and not any(_overlaps(box, b) for b in placed):
                 break
         placed.append(box)
-        moved = abs(dy) > h
-        ax.annotate(text, (x, y), xytext=(6 / px_per_pt, dy / px_per_pt), textcoords="offset points",
-                    fontsize=fontsize, va="bottom",
-                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"} if moved else None)
+        if abs(dy) > line:  # moved away from its point: a leader line shows whose label it is
+            ann.remove()
+            ax.annotate(text, (x, y), xytext=(5, dy), textcoords="offset points", fontsize=fontsize, va="bottom",
+                        annotation_clip=False,
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey", "shrinkA": 0, "shrinkB": 3})
+    return placed
 
 
 def write_outputs(result: dict, stem: str | Path, *, plot: bool = True) -> tuple[list[Path], str | None]:

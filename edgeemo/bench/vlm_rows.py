@@ -2,8 +2,7 @@
 OpenAI-compatible API, or published answers read from a file, scored zero-shot on the same faces
 as the trained models.
 
-A row is written ``llava:MODEL.gguf:MMPROJ.gguf``, ``openai:MODEL`` or ``published:ANSWERS.csv``
-(``--vlm``); options come
+A row is written ``llava:MODEL.gguf:MMPROJ.gguf`` or ``openai:MODEL`` (``--vlm``); options come
 from the profile's ``[vlm]`` table and ``--vlm-opt KEY=VALUE``. Each row is measured in its own
 ``python -m edgeemo.bench.vlm_worker`` process, like the trained models' rows, so its peak memory
 is its own. llama.cpp rows always ask the model (latency is measured, never read from a cache);
@@ -16,111 +15,23 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import EdgeemoError
-from .worker import spawn
-
-BACKEND_NAMES = {"llava": "llama.cpp", "openai": "openai-api", "published": "published answers"}
-_COMMON = {"image_size": int, "prompt": str}
-OPTION_TYPES: dict[str, dict[str, type]] = {
-    "llava": {**_COMMON, "chat_format": str, "scoring": str, "n_ctx": int, "n_gpu_layers": int, "threads": int},
-    "openai": {**_COMMON, "base_url": str, "timeout": float, "retries": int, "response_format": str, "detail": str,
-               "price_in": float, "price_out": float, "max_cost": float, "batch_size": int, "concurrency": int},
-    "published": {"name": str, "key_column": str, "answer_column": str, "separator": str, "match_on": str,
-                  "top_k": int},
-}
-ALL_OPTIONS = sorted({k for v in OPTION_TYPES.values() for k in v})
-
-
-@dataclass
-class VlmSpec:
-    """One vision-LLM row: ``backend`` is llava or openai; ``model`` a GGUF path or an API model name."""
-
-    backend: str
-    model: str
-    mmproj: str | None = None
-    options: dict = field(default_factory=dict)
-    text: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.backend == "published":
-            return self.options.get("name") or Path(self.model).stem
-        return Path(self.model).stem if self.backend == "llava" else self.model
-
-
-def parse_vlm_spec(text: str) -> VlmSpec:
-    """``llava:MODEL.gguf:MMPROJ.gguf``, ``openai:MODEL`` (e.g. ``openai:gpt-4o``) or ``published:FILE.csv``."""
-    kind, _, rest = text.partition(":")
-    kind = kind.strip().lower()
-    if kind == "llava":
-        parts = rest.split(":")
-        if len(parts) != 2 or not all(p.strip() for p in parts):
-            raise EdgeemoError(f"--vlm {text!r}: write llava:MODEL.gguf:MMPROJ.gguf (the text model, then its "
-                               "vision projector)")
-        return VlmSpec("llava", parts[0].strip(), parts[1].strip(), text=text)
-    if kind == "openai":
-        if not rest.strip():
-            raise EdgeemoError(f"--vlm {text!r}: write openai:MODEL, e.g. openai:gpt-4o")
-        return VlmSpec("openai", rest.strip(), text=text)
-    if kind == "published":
-        if not rest.strip():
-            raise EdgeemoError(f"--vlm {text!r}: write published:ANSWERS.csv (the file of published answers)")
-        return VlmSpec("published", rest.strip(), text=text)
-    raise EdgeemoError(f"--vlm {text!r}: start with llava:, openai: or published: (llava:MODEL.gguf:MMPROJ.gguf, "
-                       "openai:gpt-4o, published:answers.csv)")
-
-
-def _coerce(key: str, value, typ: type, where: str):
-    if typ is str:
-        return str(value)
-    try:
-        if typ is int and isinstance(value, float) and not value.is_integer():
-            raise ValueError
-        return typ(value)
-    except (TypeError, ValueError):
-        raise EdgeemoError(f"{where}: {key} must be {'an integer' if typ is int else 'a number'}, "
-                           f"got {value!r}") from None
-
-
-def vlm_options(spec: VlmSpec, profile_vlm: dict, cli_pairs: tuple[str, ...] | list[str]) -> dict:
-    """The row's backend options: the profile's ``[vlm]`` table (keys that apply to this backend),
-    then ``--vlm-opt KEY=VALUE`` on top. Unknown keys are an error naming the allowed ones.
-    :func:`with_options` puts them on the spec."""
-    types = OPTION_TYPES[spec.backend]
-    out = {k: _coerce(k, v, types[k], "[vlm] in the device profile") for k, v in profile_vlm.items() if k in types}
-    for pair in cli_pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise EdgeemoError(f"--vlm-opt {pair!r}: write KEY=VALUE, e.g. n_gpu_layers=-1")
-        if key not in ALL_OPTIONS:
-            raise EdgeemoError(f"--vlm-opt {key}: unknown option; choose from {', '.join(ALL_OPTIONS)}")
-        if key in types:  # an option of the other backend is simply not this row's
-            out[key] = _coerce(key, value.strip(), types[key], f"--vlm-opt {key}")
-    return out
-
-
-def with_options(spec: VlmSpec, profile_vlm: dict, cli_pairs: tuple[str, ...] | list[str]) -> VlmSpec:
-    return replace(spec, options=vlm_options(spec, profile_vlm, cli_pairs))
+from .jobs import spawn
+from .schema import VLM_KIND, empty_record
+from .vlm_options import BACKEND_NAMES, VlmSpec
 
 
 def base_record(spec: VlmSpec) -> dict:
-    from .runner import RECORD_KEYS
-
-    rec = {k: None for k in RECORD_KEYS}
+    """The row's record before it is measured."""
     local = spec.backend == "llava"
-    rec.update({
-        "model": spec.label, "model_ref": spec.text, "backend": BACKEND_NAMES[spec.backend],
-        "device": ("gpu" if spec.options.get("n_gpu_layers") else "cpu") if local else "cloud",
-        "precision": None, "format": "gguf" if local else "api", "path": spec.model if local else None,
-        "kind": "vision LLM, zero-shot", "n": 0,
-    })
-    if spec.backend == "published":
-        rec.update(device=None, format="answers", path=spec.model, kind="vision LLM, published answers")
-    return rec
+    return empty_record(
+        model=spec.label, model_ref=spec.text, backend=BACKEND_NAMES[spec.backend],
+        device=("gpu" if spec.options.get("n_gpu_layers") else "cpu") if local else "cloud",
+        precision=None, format="gguf" if local else "api", path=spec.model if local else None, kind=VLM_KIND,
+    ) | ({"device": None, "format": "answers", "path": spec.model, "kind": "vision LLM, published answers"}
+         if spec.backend == "published" else {})
 
 
 def score_published_row(spec: VlmSpec, faces: str) -> dict:

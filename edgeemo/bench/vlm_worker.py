@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .worker import _rounded, memory_hwm_mb, run_job
+from ..memory import peak_rss_mb
+from .jobs import rounded, run_job
 
 
 def gguf_precision(path: str | Path) -> str | None:
@@ -40,7 +41,7 @@ def gguf_precision(path: str | Path) -> str | None:
 
 
 def measure(job: dict) -> dict:
-    base_mb = memory_hwm_mb()
+    base_mb = peak_rss_mb()
     t0 = time.perf_counter()
     from ..data import FaceSet
     from ..vlm.run import vlm_evaluate
@@ -55,7 +56,7 @@ def measure(job: dict) -> dict:
     rec: dict = {
         "status": "ok", "accuracy": res["accuracy"], "macro_f1": res["macro_f1"], "n": res["n"],
         "balanced_accuracy": res.get("balanced_accuracy"),
-        "latency_ms": {k: 1e3 * lat[f"{k}_s"] for k in ("mean", "std", "p50", "p90", "p95", "p99")} if lat else None,
+        "latency_ms": {k: lat[k] for k in ("mean", "std", "p50", "p90", "p95", "p99")} if lat else None,
         "invalid_rate": res["invalid_rate"], "refusal_rate": res["refusal_rate"], "cost_usd": res.get("cost_usd"),
         "model_calls": res["model_calls"], "cache_hits": res["cache_hits"], "tokens": res["tokens"],
         "prompt": res["prompt"], "image_size": res["image_size"],
@@ -63,17 +64,19 @@ def measure(job: dict) -> dict:
     new = res["new_answers"]
     if job["backend"] == "llava":
         lc = res["llama_cpp"]
+        load_s = lc["load_s"] or 0.0  # None: every answer came from the cache, the model was never loaded
         rec.update({
             "precision": gguf_precision(job["model"]),
             "size_mb": sum(Path(p).stat().st_size for p in (job["model"], job["mmproj"])) / 1e6,
-            "load_ms": 1e3 * lc["load_s"], "ttft_ms": None if res.get("ttft_s") is None else 1e3 * res["ttft_s"],
+            "load_ms": None if lc["load_s"] is None else 1e3 * load_s,
+            "ttft_ms": None if res.get("ttft_s") is None else 1e3 * res["ttft_s"],
             "tokens_per_s": res.get("tokens_per_s"), "scoring": res.get("scoring"), "threads": opts.get("threads"),
-            "peak_rss_mb": memory_hwm_mb() - base_mb, "baseline_rss_mb": base_mb, "memory_source": "process VmHWM",
+            "peak_rss_mb": peak_rss_mb() - base_mb, "baseline_rss_mb": base_mb, "memory_source": "process VmHWM",
         })
         # cold start: loading the model and projector, then the first answer
         first = res.get("first_answer_s")
-        rec["cold_start_ms"] = None if first is None else 1e3 * (lc["load_s"] + first)
-        rec["throughput_fps"] = new / max(total_s - lc["load_s"], 1e-9) if new else None
+        rec["cold_start_ms"] = None if first is None or lc["load_s"] is None else 1e3 * (load_s + first)
+        rec["throughput_fps"] = new / max(total_s - load_s, 1e-9) if new else None
     else:
         rec.update({"precision": "api", "batch_size": res.get("batch_size"), "retries": res.get("retries"),
                     "price": res.get("price"),
@@ -81,7 +84,7 @@ def measure(job: dict) -> dict:
         if res["cache_hits"]:
             rec["note"] = (f"{res['cache_hits']} of {res['n']} answers came from the response cache; their latency "
                            "is the one recorded when they were asked (--vlm-refresh asks again)")
-    out = _rounded(rec)
+    out = rounded(rec)
     out["cost_usd"] = res.get("cost_usd")  # fractions of a cent add up over a dataset: kept whole
     return out
 

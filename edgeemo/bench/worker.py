@@ -8,29 +8,13 @@ only then the labelled faces are loaded for accuracy, so they do not count in th
 
 from __future__ import annotations
 
-import json
-import resource
 import sys
 import time
-import traceback
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-MARKER = "EDGEEMO_RECORD "
-
-
-def memory_hwm_mb() -> float:
-    """This process's peak resident set so far (VmHWM; ru_maxrss where /proc is absent)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+from ..memory import peak_rss_mb
+from .jobs import rounded, run_job
 
 
 def _open(job: dict):
@@ -57,125 +41,92 @@ def _open(job: dict):
     return cls(job["path"], **kwargs), t_import
 
 
-def measure(job: dict) -> dict:
-    """Run the job and return its record (raises on failure; :func:`main` turns that into a row)."""
+def _board_sampler(job: dict, rec: dict):
+    """tegrastats running in the background when the profile asks for board figures (a Jetson)."""
+    if not job.get("board_stats"):
+        return None
+    from .jetson import TegrastatsSampler
+
+    if TegrastatsSampler.available():
+        return TegrastatsSampler(interval_ms=int(job.get("board_interval_ms", 100))).start()
+    rec["board_note"] = "tegrastats not found: no board RAM or power figures"
+    return None
+
+
+def _cold_start(job: dict, rec: dict) -> tuple[object, np.ndarray, np.ndarray, float]:
+    """Import the runtime, load the model, run the first inference; returns the backend, a single-face
+    and a throughput batch of generated faces (the model's input size), and the start time."""
+    t0 = time.perf_counter()
+    be, t_import = _open(job)
+    t_load = time.perf_counter()
+    pre = be.meta.preprocess
+    n = max(job["batch"], job["throughput_batch"])
+    x_all = pre(np.random.default_rng(0).integers(0, 256, size=(n, *pre.size), dtype=np.uint8))
+    x1 = np.ascontiguousarray(x_all[: job["batch"]])
+    xb = np.ascontiguousarray(x_all[: job["throughput_batch"]])
+    be.predict(x1)
+    t_first = time.perf_counter()
+    rec.update({
+        "provider": be.provider, "runtime_version": be.runtime_version(),
+        "execution_precision": be.execution_precision,
+        "cold_start_ms": (t_first - t0) * 1e3, "import_ms": (t_import - t0) * 1e3,
+        "load_ms": (t_load - t_import) * 1e3, "first_inference_ms": (t_first - t_load) * 1e3,
+        "input_shape": list(x1.shape),
+    })
+    return be, x1, xb, t0
+
+
+def _timed(be, x1: np.ndarray, xb: np.ndarray, job: dict, rec: dict) -> tuple[float, float, int]:
+    """Single-face latency, then throughput at the batch; returns the latency loop's window and run count."""
     from ..timing import time_one
 
-    rec: dict = {}
-    sampler = None
-    if job.get("board_stats"):
-        from .jetson import TegrastatsSampler
+    loop_t0 = time.perf_counter()
+    lat = time_one(lambda: be.predict(x1), warmup=job["warmup"], min_runs=job["min_runs"],
+                   min_seconds=job["min_seconds"], max_seconds=job["max_seconds"])
+    loop_t1 = time.perf_counter()
+    rec["latency_ms"] = {k: lat[k] for k in ("mean", "std", "min", "p50", "p90", "p95", "p99")}
+    rec["latency_runs"] = lat["n"]
+    tb = job["throughput_batch"]
+    tp = time_one(lambda: be.predict(xb), warmup=2, min_runs=job.get("throughput_min_runs", 10),
+                  min_seconds=job.get("throughput_min_seconds", 1.0), max_seconds=job["max_seconds"])
+    rec.update({"throughput_fps": tb / (tp["mean"] / 1e3), "throughput_batch": tb, "throughput_runs": tp["n"]})
+    return loop_t0, loop_t1, lat["n"]
 
-        if TegrastatsSampler.available():
-            sampler = TegrastatsSampler(interval_ms=int(job.get("board_interval_ms", 100))).start()
-        else:
-            rec["board_note"] = "tegrastats not found: no board RAM or power figures"
+
+def _accuracy(be, job: dict, rec: dict) -> None:
+    if not job.get("faces"):
+        rec.update({"accuracy": None, "macro_f1": None, "n": 0})
+        return
+    from ..scoring import score_backend
+
+    z = np.load(job["faces"])
+    m = score_backend(be, z["images"], z["labels"].astype(np.int64), batch_size=int(job.get("eval_batch", 128)))
+    rec.update({"accuracy": m.metrics["accuracy"], "macro_f1": m.metrics["macro_f1"], "n": m.metrics["n"]})
+
+
+def measure(job: dict) -> dict:
+    """Run the job and return its record (raises on failure; :func:`main` turns that into a row)."""
+    rec: dict = {}
+    sampler = _board_sampler(job, rec)
     try:
-        base_mb = memory_hwm_mb()
-        t0 = time.perf_counter()
-        be, t_import = _open(job)
-        t_load = time.perf_counter()
-        rng = np.random.default_rng(0)
-        pre = be.meta.preprocess
-        fake = rng.integers(0, 256, size=(max(job["batch"], job["throughput_batch"]), 48, 48), dtype=np.uint8)
-        x_all = pre(fake)
-        x1 = np.ascontiguousarray(x_all[: job["batch"]])
-        xb = np.ascontiguousarray(x_all[: job["throughput_batch"]])
-        be.predict(x1)
-        t_first = time.perf_counter()
-        rec.update({
-            "provider": be.provider, "runtime_version": be.runtime_version(),
-            "execution_precision": be.execution_precision,
-            "cold_start_ms": (t_first - t0) * 1e3, "import_ms": (t_import - t0) * 1e3,
-            "load_ms": (t_load - t_import) * 1e3, "first_inference_ms": (t_first - t_load) * 1e3,
-            "input_shape": list(x1.shape),
-        })
-        loop_t0 = time.perf_counter()
-        lat = time_one(lambda: be.predict(x1), warmup=job["warmup"], min_runs=job["min_runs"],
-                       min_seconds=job["min_seconds"], max_seconds=job["max_seconds"])
-        loop_t1 = time.perf_counter()
-        rec["latency_ms"] = {k: lat[k] for k in ("mean", "std", "min", "p50", "p90", "p95", "p99")}
-        rec["latency_runs"] = lat["n"]
-        tb = job["throughput_batch"]
-        tp = time_one(lambda: be.predict(xb), warmup=2, min_runs=job.get("throughput_min_runs", 10),
-                      min_seconds=job.get("throughput_min_seconds", 1.0), max_seconds=job["max_seconds"])
-        rec["throughput_fps"] = tb / (tp["mean"] / 1e3)
-        rec["throughput_batch"] = tb
-        rec["throughput_runs"] = tp["n"]
-        rec["peak_rss_mb"] = memory_hwm_mb() - base_mb
+        base_mb = peak_rss_mb()
+        be, x1, xb, t0 = _cold_start(job, rec)
+        loop_t0, loop_t1, runs = _timed(be, x1, xb, job, rec)
+        rec["peak_rss_mb"] = peak_rss_mb() - base_mb
         rec["baseline_rss_mb"] = base_mb
         if sampler is not None:
             # the loop ran warm-up + timed runs; count the timed ones against the sampled window
-            rec.update(sampler.summarize(t0, loop_t0, loop_t1, job["warmup"] + lat["n"]))
+            rec.update(sampler.summarize(t0, loop_t0, loop_t1, job["warmup"] + runs))
             rec["memory_source"] = "tegrastats"
         else:
             rec["memory_source"] = "process VmHWM"
-        if job.get("faces"):
-            z = np.load(job["faces"])
-            images, labels = z["images"], z["labels"].astype(np.int64)
-            eb = int(job.get("eval_batch", 128))
-            from ..metrics import classification_metrics, fer7_predictions
-
-            pred = np.concatenate([fer7_predictions(be.predict(pre(images[i : i + eb])), be.meta.classes)
-                                   for i in range(0, len(images), eb)])
-
-            m = classification_metrics(labels, pred)
-            rec.update({"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]})
-        else:
-            rec.update({"accuracy": None, "macro_f1": None, "n": 0})
+        _accuracy(be, job, rec)
         be.close()
     finally:
         if sampler is not None:
             sampler.stop()
     rec["status"] = "ok"
-    return _rounded(rec)
-
-
-def _rounded(obj, digits: int = 4):
-    """Floats to ``digits`` decimals (0.1 µs for milliseconds): readable files, no false precision."""
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: _rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_rounded(v, digits) for v in obj]
-    return obj
-
-
-def spawn(module: str, job: dict, timeout_s: float) -> dict:
-    """Run ``python -m module`` with ``job`` on stdin in a fresh process and return its record;
-    a timeout or a process that printed no record comes back as a record with status and reason."""
-    import subprocess
-
-    try:
-        res = subprocess.run([sys.executable, "-m", module], input=json.dumps(job), capture_output=True, text=True,
-                             timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"the row took over {timeout_s:.0f} s and was stopped (the profile's "
-                                               "timeout_s or --timeout sets the limit)"}
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith(MARKER)]
-    if not lines:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
-        return {"status": "failed", "reason": f"the measuring process exited with code {res.returncode} "
-                                              f"without a result: {' | '.join(tail)[-500:]}"}
-    return json.loads(lines[-1][len(MARKER):])
-
-
-def run_job(measure_fn: Callable[[dict], dict]) -> int:
-    """Read the job from stdin, measure it, print the record line; any failure becomes the record."""
-    job = json.loads(sys.stdin.read())
-    try:
-        rec = measure_fn(job)
-    except Exception as exc:  # any failure becomes the row's status and reason
-        from ..errors import EdgeemoError
-
-        reason = str(exc) if isinstance(exc, EdgeemoError) else f"{type(exc).__name__}: {exc}"
-        rec = {"status": "failed", "reason": reason.strip()[:1000]}
-        if not isinstance(exc, EdgeemoError):
-            rec["traceback"] = traceback.format_exc()[-2000:]
-    sys.stdout.write("\n" + MARKER + json.dumps(rec) + "\n")
-    sys.stdout.flush()
-    return 0
+    return rounded(rec)
 
 
 def main() -> int:

@@ -82,87 +82,101 @@ def load_fer2013_csv(path: str | Path) -> FaceSet:
         raise DataError(f"{path}: no such file")
     if not path.is_file():
         raise DataError(f"{path}: is not a file; expected Kaggle's fer2013.csv")
-
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    splits: list[int] = []
-    dropped: dict[str, int] = {}
-    examples: dict[str, list[str]] = {}  # reason -> "line N (detail)" for the first few rows
-
+    rows = _Rows()
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage'")
-            columns = {name.strip().lower(): i for i, name in enumerate(header)}
-            missing = [c for c in ("emotion", "pixels") if c not in columns]
-            if missing:
-                found = ", ".join(repr(h) for h in header) or "nothing"
-                raise DataError(
-                    f"{path}: missing column(s) {', '.join(missing)} (found: {found}); "
-                    "expected Kaggle's fer2013.csv with columns emotion, pixels, Usage"
-                )
-            i_label, i_pixels = columns["emotion"], columns["pixels"]
-            i_usage = columns.get("usage")
-
+            cols = _columns(next(reader, None), path)
             for row in reader:
-                if not row or all(not cell.strip() for cell in row):
-                    continue  # blank line, not a data row
-                line = reader.line_num
-                if len(row) <= i_pixels:
-                    img, reason, detail = None, REASON_MISSING, f"{len(row)} field(s)"
-                else:
-                    img, reason, detail = _parse_pixels(row[i_pixels])
-                if img is None:
-                    dropped[reason] = dropped.get(reason, 0) + 1
-                    if len(examples.setdefault(reason, [])) < _SHOW_ROWS:
-                        examples[reason].append(f"line {line} ({detail})")
-                    continue
-
-                raw_label = row[i_label].strip() if len(row) > i_label else ""
-                try:
-                    label = int(raw_label)
-                except ValueError:
-                    label = None
-                if label is None or not 0 <= label < len(CLASSES):
-                    raise DataError(
-                        f"{path}: line {line}: emotion {raw_label!r} is not a label 0..{len(CLASSES) - 1} "
-                        f"({', '.join(f'{i}={c}' for i, c in enumerate(CLASSES))})"
-                    )
-
-                split = -1
-                if i_usage is not None:
-                    usage = row[i_usage].strip() if len(row) > i_usage else ""
-                    if usage:
-                        key = usage.replace("_", "").replace("-", "").lower()
-                        if key not in _USAGE:
-                            raise DataError(
-                                f"{path}: line {line}: Usage {usage!r} is not one of {', '.join(SPLITS)}"
-                            )
-                        split = _USAGE[key]
-                images.append(img)
-                labels.append(label)
-                splits.append(split)
+                if row and any(cell.strip() for cell in row):  # a blank line is not a data row
+                    rows.add(row, cols, reader.line_num, path)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a text CSV file ({exc})") from exc
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
+    return rows.face_set(path)
 
-    problems = "; ".join(
-        f"{n} × {reason}, e.g. {', '.join(examples[reason])}" for reason, n in dropped.items()
-    )
-    if not images:
-        if dropped:
-            raise DataError(f"{path}: no usable row, every row is corrupt: {problems}")
-        raise DataError(f"{path}: no data rows after the header")
-    if dropped:
-        warnings.warn(f"{path}: skipped {sum(dropped.values())} corrupt row(s): {problems}", stacklevel=2)
 
-    return FaceSet(
-        images=np.stack(images),
-        labels=np.array(labels, dtype=np.int64),
-        split=np.array(splits, dtype=np.int8),
-        source=str(path),
-        dropped=dropped,
-    )
+def _columns(header: list[str] | None, path: Path) -> tuple[int, int, int | None]:
+    """Indices of the ``emotion``, ``pixels`` and (optional) ``Usage`` columns."""
+    if header is None:
+        raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage'")
+    columns = {name.strip().lower(): i for i, name in enumerate(header)}
+    missing = [c for c in ("emotion", "pixels") if c not in columns]
+    if missing:
+        found = ", ".join(repr(h) for h in header) or "nothing"
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)} (found: {found}); "
+            "expected Kaggle's fer2013.csv with columns emotion, pixels, Usage"
+        )
+    return columns["emotion"], columns["pixels"], columns.get("usage")
+
+
+def _label(row: list[str], i_label: int, line: int, path: Path) -> int:
+    raw_label = row[i_label].strip() if len(row) > i_label else ""
+    try:
+        label = int(raw_label)
+    except ValueError:
+        label = None
+    if label is None or not 0 <= label < len(CLASSES):
+        raise DataError(
+            f"{path}: line {line}: emotion {raw_label!r} is not a label 0..{len(CLASSES) - 1} "
+            f"({', '.join(f'{i}={c}' for i, c in enumerate(CLASSES))})"
+        )
+    return label
+
+
+def _split(row: list[str], i_usage: int | None, line: int, path: Path) -> int:
+    usage = row[i_usage].strip() if i_usage is not None and len(row) > i_usage else ""
+    if not usage:
+        return -1
+    key = usage.replace("_", "").replace("-", "").lower()
+    if key not in _USAGE:
+        raise DataError(f"{path}: line {line}: Usage {usage!r} is not one of {', '.join(SPLITS)}")
+    return _USAGE[key]
+
+
+class _Rows:
+    """The rows read so far, and the corrupt ones skipped (counted per reason, a few line numbers each)."""
+
+    def __init__(self) -> None:
+        self.images: list[np.ndarray] = []
+        self.labels: list[int] = []
+        self.splits: list[int] = []
+        self.dropped: dict[str, int] = {}
+        self.examples: dict[str, list[str]] = {}  # reason -> "line N (detail)" for the first few rows
+
+    def add(self, row: list[str], cols: tuple[int, int, int | None], line: int, path: Path) -> None:
+        i_label, i_pixels, i_usage = cols
+        if len(row) <= i_pixels:
+            img, reason, detail = None, REASON_MISSING, f"{len(row)} field(s)"
+        else:
+            img, reason, detail = _parse_pixels(row[i_pixels])
+        if img is None:
+            self.dropped[reason] = self.dropped.get(reason, 0) + 1
+            if len(self.examples.setdefault(reason, [])) < _SHOW_ROWS:
+                self.examples[reason].append(f"line {line} ({detail})")
+            return
+        label = _label(row, i_label, line, path)
+        split = _split(row, i_usage, line, path)
+        self.images.append(img)
+        self.labels.append(label)
+        self.splits.append(split)
+
+    def face_set(self, path: Path) -> FaceSet:
+        problems = "; ".join(
+            f"{n} × {reason}, e.g. {', '.join(self.examples[reason])}" for reason, n in self.dropped.items()
+        )
+        if not self.images:
+            if self.dropped:
+                raise DataError(f"{path}: no usable row, every row is corrupt: {problems}")
+            raise DataError(f"{path}: no data rows after the header")
+        if self.dropped:
+            warnings.warn(f"{path}: skipped {sum(self.dropped.values())} corrupt row(s): {problems}", stacklevel=3)
+        return FaceSet(
+            images=np.stack(self.images),
+            labels=np.array(self.labels, dtype=np.int64),
+            split=np.array(self.splits, dtype=np.int8),
+            source=str(path),
+            dropped=self.dropped,
+        )

@@ -66,77 +66,96 @@ def load_image_folder(path: str | Path) -> FaceSet:
         raise DataError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataError(f"{root}: is not a folder; {LAYOUTS}")
+    faces = _Faces(root)
+    for split, class_dirs in _class_folders(root):
+        for class_dir in class_dirs:
+            faces.read_class(class_dir, split)
+    return faces.face_set()
+
+
+def _split_key(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _class_folders(root: Path) -> list[tuple[int, list[Path]]]:
+    """(split index, class folders) for each split folder, or (-1, the class folders) without splits."""
     top = _subdirs(root)
     if not top:
         raise DataError(f"{root}: holds no subfolders; {LAYOUTS}")
+    split_dirs = [d for d in top if _split_key(d.name) in SPLIT_FOLDERS]
+    if not split_dirs:
+        return [(-1, top)]
+    others = [d.name for d in top if d not in split_dirs]
+    if others:
+        raise DataError(
+            f"{root}: mixes split folders ({', '.join(d.name for d in split_dirs)}) with other folders "
+            f"({', '.join(others)}); {LAYOUTS}"
+        )
+    groups = []
+    for d in split_dirs:
+        classes = _subdirs(d)
+        if not classes:
+            raise DataError(f"{d}: split folder holds no class subfolders; {LAYOUTS}")
+        groups.append((SPLIT_FOLDERS[_split_key(d.name)], classes))
+    return groups
 
-    split_dirs = [d for d in top if d.name.replace("_", "").replace("-", "").lower() in SPLIT_FOLDERS]
-    if split_dirs:
-        others = [d.name for d in top if d not in split_dirs]
-        if others:
+
+class _Faces:
+    """The faces read so far, and the files skipped (counted per reason, a few names each)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.images: list[np.ndarray] = []
+        self.labels: list[int] = []
+        self.splits: list[int] = []
+        self.dropped: dict[str, int] = {}
+        self.examples: dict[str, list[str]] = {}
+
+    def drop(self, reason: str, what: str, n: int = 1) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
+        if len(self.examples.setdefault(reason, [])) < _SHOW_FILES:
+            self.examples[reason].append(what)
+
+    def read_class(self, class_dir: Path, split: int) -> None:
+        try:
+            label = class_index(class_dir.name)
+        except KeyError:
             raise DataError(
-                f"{root}: mixes split folders ({', '.join(d.name for d in split_dirs)}) with other folders "
-                f"({', '.join(others)}); {LAYOUTS}"
-            )
-        groups = []
-        for d in split_dirs:
-            classes = _subdirs(d)
-            if not classes:
-                raise DataError(f"{d}: split folder holds no class subfolders; {LAYOUTS}")
-            groups.append((SPLIT_FOLDERS[d.name.replace("_", "").replace("-", "").lower()], classes))
-    else:
-        groups = [(-1, top)]
-
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    splits: list[int] = []
-    dropped: dict[str, int] = {}
-    examples: dict[str, list[str]] = {}
-
-    def drop(reason: str, what: str, n: int = 1) -> None:
-        dropped[reason] = dropped.get(reason, 0) + n
-        if len(examples.setdefault(reason, [])) < _SHOW_FILES:
-            examples[reason].append(what)
-
-    for split, class_dirs in groups:
-        for class_dir in class_dirs:
-            try:
-                label = class_index(class_dir.name)
-            except KeyError:
-                raise DataError(
-                    f"{class_dir}: folder name {class_dir.name!r} is not an emotion class edgeemo knows; "
-                    f"accepted names (any case): {', '.join(sorted(_SYNONYMS))}"
-                ) from None
-            files = sorted((p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith(".")),
-                           key=lambda p: p.name)
-            pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-            for p in files:
-                if p.suffix.lower() not in IMAGE_SUFFIXES:
-                    drop(REASON_NOT_IMAGE, str(p.relative_to(root)))
-            if label == EXCLUDED:
-                if pictures:
-                    drop(REASON_EXCLUDED, f"{class_dir.relative_to(root)}/ ({len(pictures)} files)", len(pictures))
+                f"{class_dir}: folder name {class_dir.name!r} is not an emotion class edgeemo knows; "
+                f"accepted names (any case): {', '.join(sorted(_SYNONYMS))}"
+            ) from None
+        files = sorted((p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith(".")),
+                       key=lambda p: p.name)
+        pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        for p in files:
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                self.drop(REASON_NOT_IMAGE, str(p.relative_to(self.root)))
+        if label == EXCLUDED:
+            if pictures:
+                self.drop(REASON_EXCLUDED, f"{class_dir.relative_to(self.root)}/ ({len(pictures)} files)",
+                          len(pictures))
+            return
+        for p in pictures:
+            img = _read_gray(p)
+            if img is None:
+                self.drop(REASON_UNREADABLE, str(p.relative_to(self.root)))
                 continue
-            for p in pictures:
-                img = _read_gray(p)
-                if img is None:
-                    drop(REASON_UNREADABLE, str(p.relative_to(root)))
-                    continue
-                images.append(img)
-                labels.append(label)
-                splits.append(split)
+            self.images.append(img)
+            self.labels.append(label)
+            self.splits.append(split)
 
-    problems = "; ".join(f"{n} × {reason}, e.g. {', '.join(examples[reason])}" for reason, n in dropped.items())
-    if not images:
-        detail = f" (skipped: {problems})" if dropped else ""
-        raise DataError(f"{root}: no readable images found{detail}; {LAYOUTS}")
-    if dropped:
-        warnings.warn(f"{root}: skipped {sum(dropped.values())} file(s): {problems}", stacklevel=2)
-
-    return FaceSet(
-        images=np.stack(images),
-        labels=np.array(labels, dtype=np.int64),
-        split=np.array(splits, dtype=np.int8),
-        source=str(root),
-        dropped=dropped,
-    )
+    def face_set(self) -> FaceSet:
+        problems = "; ".join(f"{n} × {reason}, e.g. {', '.join(self.examples[reason])}"
+                             for reason, n in self.dropped.items())
+        if not self.images:
+            detail = f" (skipped: {problems})" if self.dropped else ""
+            raise DataError(f"{self.root}: no readable images found{detail}; {LAYOUTS}")
+        if self.dropped:
+            warnings.warn(f"{self.root}: skipped {sum(self.dropped.values())} file(s): {problems}", stacklevel=3)
+        return FaceSet(
+            images=np.stack(self.images),
+            labels=np.array(self.labels, dtype=np.int64),
+            split=np.array(self.splits, dtype=np.int8),
+            source=str(self.root),
+            dropped=self.dropped,
+        )

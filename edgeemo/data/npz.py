@@ -64,6 +64,27 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     scores on the FER+ majority instead of the original FER2013 label).
     """
     path = Path(path)
+    z, keys = _open(path)
+    images = _images(z, path)
+    n = len(images)
+    soft = ferplus_soft_labels(z["ferplus_votes"]) if "ferplus_votes" in keys else None
+    y = _labels(z, keys, path, labels)
+    if len(y) != n:
+        raise DataError(f"{path}: {len(y)} labels for {n} images")
+    split = _splits(z, keys, n, path)
+    dropped: dict[str, int] = {}
+    keep = _kept_rows(z, keys, y, dropped)
+    names = {k: z[k].astype(str) for k in NAME_KEYS if k in keys}
+    for k, v in names.items():
+        if v.shape != (n,):
+            raise DataError(f"{path}: {k!r} must hold one name per image ({n}), got shape {v.shape}")
+    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft, names=names)
+    out = fs.subset(keep) if not keep.all() else fs
+    out.dropped = dropped
+    return out
+
+
+def _open(path: Path) -> tuple[_Arrays, set[str]]:
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -74,10 +95,14 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raise DataError(f"{path}: not a readable .npz file ({exc}); is it a complete numpy .npz archive?") from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single array (.npy), not an .npz archive of named arrays")
-    z = _Arrays(npz, path)
     keys = set(npz.files)
     if "images" not in keys:
         raise DataError(f"{path}: no 'images' array (found: {', '.join(sorted(keys)) or 'nothing'})")
+    return _Arrays(npz, path), keys
+
+
+def _images(z: _Arrays, path: Path) -> np.ndarray:
+    """N×H×W uint8 under the input contract (a trailing channel of 1 dropped)."""
     images = z["images"]
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -85,13 +110,11 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raise DataError(f"{path}: 'images' must be N×H×W grayscale, got shape {images.shape}")
     if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
         raise DataError(f"{path}: 'images' holds no faces (shape {images.shape})")
-    images = to_uint8(images, f"{path}: 'images'")
-    n = len(images)
+    return to_uint8(images, f"{path}: 'images'")
 
-    dropped: dict[str, int] = {}
-    soft = None
-    if "ferplus_votes" in keys:
-        soft = ferplus_soft_labels(z["ferplus_votes"])
+
+def _labels(z: _Arrays, keys: set[str], path: Path, labels: str) -> np.ndarray:
+    """FER7 labels (``EXCLUDED`` for classes outside them) from whichever label array applies."""
     if labels == "ferplus":
         if "ferplus_majority" not in keys:
             raise DataError(f"{path}: labels='ferplus' needs a 'ferplus_majority' array")
@@ -101,40 +124,45 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
         raw = _int_array(z["ferplus_majority"], "ferplus_majority", path)
         y = remap(raw, fer_names)
         y[raw < 0] = EXCLUDED
-    elif "labels_fer7" in keys:
-        y = _int_array(z["labels_fer7"], "labels_fer7", path)
-    elif "labels" in keys and z["labels"].dtype.kind in "USO":
-        y = _labels_by_name(z["labels"], path)
-    elif "labels" in keys:
-        raw = _int_array(z["labels"], "labels", path)
-        names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
-        try:
-            y = remap(raw, names)
-        except KeyError as exc:
-            raise DataError(f"{path}: class_names holds a class edgeemo cannot map: {exc}") from exc
-        bad = (raw < 0) | (raw >= len(names))
-        if bad.any():
-            raise DataError(
-                f"{path}: {int(bad.sum())} labels fall outside 0..{len(names) - 1} "
-                f"(first at row {int(np.flatnonzero(bad)[0])})"
-            )
-    else:
+        return y
+    if "labels_fer7" in keys:
+        return _int_array(z["labels_fer7"], "labels_fer7", path)
+    if "labels" not in keys:
         raise DataError(f"{path}: no 'labels' or 'labels_fer7' array")
-    if len(y) != n:
-        raise DataError(f"{path}: {len(y)} labels for {n} images")
+    if z["labels"].dtype.kind in "USO":
+        return _labels_by_name(z["labels"], path)
+    raw = _int_array(z["labels"], "labels", path)
+    names = [str(c) for c in z["class_names"]] if "class_names" in keys else list(CLASSES)
+    try:
+        y = remap(raw, names)
+    except KeyError as exc:
+        raise DataError(f"{path}: class_names holds a class edgeemo cannot map: {exc}") from exc
+    bad = (raw < 0) | (raw >= len(names))
+    if bad.any():
+        raise DataError(
+            f"{path}: {int(bad.sum())} labels fall outside 0..{len(names) - 1} "
+            f"(first at row {int(np.flatnonzero(bad)[0])})"
+        )
+    return y
 
+
+def _splits(z: _Arrays, keys: set[str], n: int, path: Path) -> np.ndarray:
+    """Each row's index in :data:`SPLITS` (``-1`` where the file says none)."""
     if "split_id" in keys:
         split = _int_array(z["split_id"], "split_id", path).astype(np.int8)
         if "split_names" in keys:
             names = [str(s) for s in z["split_names"]]
             order = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in names], dtype=np.int8)
             split = np.where(split >= 0, order[np.clip(split, 0, len(order) - 1)], -1).astype(np.int8)
-    elif "split" in keys and z["split"].dtype.kind in "US":
-        split = np.array([SPLITS.index(s) if s in SPLITS else -1 for s in z["split"]], dtype=np.int8)
-    else:
-        split = np.full(n, -1, dtype=np.int8)
+        return split
+    if "split" in keys and z["split"].dtype.kind in "US":
+        return np.array([SPLITS.index(s) if s in SPLITS else -1 for s in z["split"]], dtype=np.int8)
+    return np.full(n, -1, dtype=np.int8)
 
-    keep = np.ones(n, dtype=bool)
+
+def _kept_rows(z: _Arrays, keys: set[str], y: np.ndarray, dropped: dict[str, int]) -> np.ndarray:
+    """Rows to keep: not altered (``pixel_source != 0``) and inside the 7 classes; the others are counted."""
+    keep = np.ones(len(y), dtype=bool)
     if "pixel_source" in keys:
         lossy = z["pixel_source"] != 0
         if lossy.any():
@@ -143,13 +171,4 @@ def load_npz(path: str | Path, *, labels: str = "fer2013") -> FaceSet:
     excluded = (y == EXCLUDED) & keep
     if excluded.any():
         dropped["class outside the 7 FER2013 classes (e.g. contempt)"] = int(excluded.sum())
-    keep &= y != EXCLUDED
-
-    names = {k: z[k].astype(str) for k in NAME_KEYS if k in keys}
-    for k, v in names.items():
-        if v.shape != (n,):
-            raise DataError(f"{path}: {k!r} must hold one name per image ({n}), got shape {v.shape}")
-    fs = FaceSet(images=images, labels=y, split=split, source=str(path), soft=soft, names=names)
-    out = fs.subset(keep) if not keep.all() else fs
-    out.dropped = dropped
-    return out
+    return keep & (y != EXCLUDED)

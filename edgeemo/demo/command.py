@@ -78,6 +78,10 @@ def demo(source, model, backend, threads, precision, detector, detector_model, d
     src_file = source if isinstance(source, str) and not source.strip().isdigit() else None
     check_output_file(output, "--output", [src_file])
     check_output_file(jsonl, "--jsonl", [src_file, output])
+    if no_display and not (output or jsonl):
+        console.print(styled("note:", "yellow", " --no-display without --output or --jsonl shows and writes nothing; "
+                                                 "only the summary is printed at the end (Ctrl-C stops the run)"),
+                      soft_wrap=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a service manager's stop: finish files, then exit
     summary = run_demo(
         source, model, backend,

@@ -28,12 +28,17 @@ def class_color(name: str) -> tuple[int, int, int]:
 
 
 def _text_box(img: np.ndarray, text: str, org: tuple[int, int], color: tuple[int, int, int],
-              scale: float = 0.5, fg: tuple[int, int, int] = (0, 0, 0)) -> None:
-    """Text on a filled box whose bottom-left corner is ``org`` (kept inside the image)."""
+              scale: float = 0.5, fg: tuple[int, int, int] = (0, 0, 0), avoid: tuple[int, int] | None = None,
+              below: int | None = None) -> None:
+    """Text on a filled box whose bottom-left corner is ``org`` (kept inside the image). When that box
+    would fall inside the ``avoid`` band (width, height at the top left), it goes to the line whose
+    top is ``below`` instead."""
     (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
     h, w = img.shape[:2]
     x = int(min(max(org[0], 0), max(w - tw - 4, 0)))
     y = int(min(max(org[1], th + base + 2), h))
+    if avoid is not None and below is not None and x < avoid[0] and y - th - base - 4 < avoid[1]:
+        y = int(min(below + th + base + 4, h))
     cv2.rectangle(img, (x, y - th - base - 4), (x + tw + 4, y), color, -1)
     cv2.putText(img, text, (x + 2, y - base - 1), FONT, scale, fg, 1, cv2.LINE_AA)
 
@@ -60,27 +65,40 @@ def draw_bars(img: np.ndarray, probs: np.ndarray, classes: Sequence[str], box: S
             cv2.rectangle(img, (cx + label_w, ry + 2), (cx + label_w + bw, ry + ROW_H - 2), color, -1)
 
 
-def draw_faces(img: np.ndarray, faces: Sequence, classes: Sequence[str], bars: bool = True) -> None:
-    """Box, ``#id label conf%`` and (when ``bars``) a probability chart for each face result."""
+def draw_faces(img: np.ndarray, faces: Sequence, classes: Sequence[str], bars: bool = True,
+               avoid: tuple[int, int] | None = None) -> None:
+    """Box, ``#id label conf%`` and (when ``bars``) a probability chart for each face result; a label
+    that would sit under the stats band (``avoid``: its width and height) goes below its box."""
     for f in faces:
         x, y, w, h = (int(v) for v in f.box)
         color = class_color(f.label)
         cv2.rectangle(img, (x, y), (x + w, y + h), color, 2)
         _text_box(img, f"#{f.track_id} {f.label} {f.confidence * 100:.0f}%", (x - 1, y - 1), color,
-                  scale=0.5 if w >= 60 else 0.4)
+                  scale=0.5 if w >= 60 else 0.4, avoid=avoid, below=y + h + 1)
         if bars:
             draw_bars(img, f.probs, classes, (x, y, w, h))
 
 
-def draw_hud(img: np.ndarray, fps: float, n_faces: int, stages_ms: Mapping[str, float]) -> None:
-    """FPS, face count and per-stage times in milliseconds, in a band at the top left."""
-    line1 = f"FPS {fps:5.1f}   faces {n_faces}"
-    line2 = "  ".join(f"{STAGE_ABBR.get(k, k[:4])} {v:.1f}" for k, v in stages_ms.items()) + " ms"
-    scale = 0.45
+def _hud_lines(fps: float, n_faces: int, stages_ms: Mapping[str, float]) -> tuple[str, str]:
+    return (f"FPS {fps:5.1f}   faces {n_faces}",
+            "  ".join(f"{STAGE_ABBR.get(k, k[:4])} {v:.1f}" for k, v in stages_ms.items()) + " ms")
+
+
+def hud_size(img: np.ndarray, fps: float, n_faces: int, stages_ms: Mapping[str, float],
+             scale: float = 0.45) -> tuple[int, int]:
+    """Width and height of the stats band :func:`draw_hud` draws at the top left."""
+    line1, line2 = _hud_lines(fps, n_faces, stages_ms)
     (w1, h1), _ = cv2.getTextSize(line1, FONT, scale, 1)
     (w2, _), _ = cv2.getTextSize(line2, FONT, scale, 1)
-    band_w = min(max(w1, w2) + 12, img.shape[1])
-    band_h = 2 * (h1 + 8) + 4
+    return min(max(w1, w2) + 12, img.shape[1]), 2 * (h1 + 8) + 4
+
+
+def draw_hud(img: np.ndarray, fps: float, n_faces: int, stages_ms: Mapping[str, float]) -> None:
+    """FPS, face count and per-stage times in milliseconds, in a band at the top left."""
+    line1, line2 = _hud_lines(fps, n_faces, stages_ms)
+    scale = 0.45
+    (_, h1), _ = cv2.getTextSize(line1, FONT, scale, 1)
+    band_w, band_h = hud_size(img, fps, n_faces, stages_ms, scale)
     roi = img[:band_h, :band_w]
     roi[:] = (roi * 0.35).astype(np.uint8)  # darken rather than hide what is under the band
     cv2.putText(img, line1, (6, h1 + 6), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
@@ -94,6 +112,6 @@ def annotate(img: np.ndarray, faces: Sequence, classes: Sequence[str], fps: floa
     Probability bars are drawn while at most ``max_bar_faces`` faces are in the frame; a crowd
     gets boxes and labels only, so the picture stays readable.
     """
-    draw_faces(img, faces, classes, bars=len(faces) <= max_bar_faces)
+    draw_faces(img, faces, classes, bars=len(faces) <= max_bar_faces, avoid=hud_size(img, fps, len(faces), stages_ms))
     draw_hud(img, fps, len(faces), stages_ms)
     return img

@@ -133,7 +133,8 @@ class EmotionPipeline:
         dets, ids = self._detect(bgr, gray)
         self._n += 1
         t1 = time.perf_counter()
-        crops, quads = face_crops(gray, dets, self.input_size, self.template, self.geometry)
+        crops, quads = face_crops(gray, dets, self.input_size, self.template, self.geometry,
+                                 self.classifier.meta.preprocess.interpolation)
         x = self.classifier.preprocess(crops) if len(dets) else None
         t2 = time.perf_counter()
         if x is not None:
@@ -211,197 +212,234 @@ def _resolve_display(display: str) -> tuple[str, str | None]:
     return ("web", problem) if problem else ("window", None)
 
 
-def run_demo(
-    source: int | str | Path | Iterable | FrameSource = 0,
-    model: str | Path = "default",
-    backend: str = "auto",
-    *,
-    display: str = "auto",
-    detector: str | FaceDetector = DEFAULT_DETECTOR,
-    detector_model: str | Path | None = None,
-    detect_width: int = 320,
-    min_face: int | None = None,
-    align: bool = True,
-    crop_scale: float | None = None,
-    crop_shift: float | None = None,
-    smoothing: str = "ema",
-    alpha: float = 0.3,
-    window: int = 8,
-    output: str | Path | None = None,
-    jsonl: str | Path | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    max_frames: int | None = None,
-    loop: bool = False,
-    realtime: bool | None = None,
-    stall_timeout: float = 5.0,
-    threads: int | None = None,
-    precision: str = "auto",
-    max_faces: int = 64,
-    detect_every: int = 2,
-    classifier: EmotionClassifier | None = None,
-    stop_event: threading.Event | None = None,
-    on_ready: Callable[[str | None], None] | None = None,
-    log: Callable[[str], None] | None = _stderr,
-    browser: bool = True,
-) -> DemoSummary:
+@dataclass
+class DemoOptions:
+    """Everything :func:`run_demo` can be told besides the source, the model and the backend."""
+
+    display: str = "auto"  # window | web | none | auto (a window where one can open, else the web page)
+    detector: str | FaceDetector = DEFAULT_DETECTOR  # yunet (shipped), haar, or a FaceDetector
+    detector_model: str | Path | None = None
+    detect_width: int = 320
+    min_face: int | None = None
+    align: bool = True  # warp faces onto the FER-like template from their landmarks
+    crop_scale: float | None = None  # None: the detector's own framing
+    crop_shift: float | None = None
+    smoothing: str = "ema"
+    alpha: float = 0.3
+    window: int = 8
+    output: str | Path | None = None  # annotated video
+    jsonl: str | Path | None = None  # one JSON line per frame
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_frames: int | None = None
+    loop: bool = False
+    realtime: bool | None = None  # None: pace files at their own FPS when shown
+    stall_timeout: float = 5.0
+    threads: int | None = None
+    precision: str = "auto"  # the shipped model: INT8 where measured faster here
+    max_faces: int = 64
+    detect_every: int = 2
+    classifier: EmotionClassifier | None = None
+    stop_event: threading.Event | None = None
+    on_ready: Callable[[str | None], None] | None = None
+    log: Callable[[str], None] | None = _stderr
+    browser: bool = True  # open the page in a browser when auto fell back to it on a desktop
+
+
+def run_demo(source: int | str | Path | Iterable | FrameSource = 0, model: str | Path = "default",
+             backend: str = "auto", **options) -> DemoSummary:
     """Run the live demo until the source ends, ``max_frames``, q/Esc/window closed, ``stop_event`` or Ctrl-C.
 
-    ``display`` is ``window`` (OpenCV window), ``web`` (serve ``http://host:port/``), ``none``, or
-    ``auto``: a window where one can open, else the web page (its address is printed and, with
-    ``browser`` and a desktop session, opened in a browser). ``detector`` is ``yunet`` (shipped),
-    ``haar`` or a :class:`FaceDetector`; with ``align`` faces are warped onto the FER-like template
-    from their landmarks, else cut as squares around their boxes (``crop_scale``, ``crop_shift``).
-    Files are played at their own frame rate when shown (``realtime=None``), as fast as possible
-    otherwise. With ``detect_every`` N > 1 the detector runs on every Nth frame and the tracked
-    boxes move on in between (each frame is still classified); at most ``max_faces`` (the
-    largest) are kept. ``on_ready(url)`` is called once the source, model and server are up. Problems
-    the user can fix raise :class:`EdgeemoError` before the loop starts; once it runs, a source
-    that ends, stalls or disconnects stops it cleanly, with the reason in the summary.
+    ``options`` are the fields of :class:`DemoOptions`: ``display`` is ``window`` (OpenCV window),
+    ``web`` (serve ``http://host:port/``), ``none``, or ``auto``: a window where one can open, else the
+    web page (its address is printed and, with ``browser`` and a desktop session, opened in a browser).
+    ``detector`` is ``yunet`` (shipped), ``haar`` or a :class:`FaceDetector`; with ``align`` faces are
+    warped onto the FER-like template from their landmarks, else cut as squares around their boxes
+    (``crop_scale``, ``crop_shift``). Files are played at their own frame rate when shown
+    (``realtime=None``), as fast as possible otherwise. With ``detect_every`` N > 1 the detector
+    runs on every Nth frame and the tracked boxes move on in between (each frame is still classified);
+    at most ``max_faces`` (the largest) are kept. ``on_ready(url)`` is called once the source, model
+    and server are up. Problems the user can fix raise :class:`EdgeemoError` before the loop starts;
+    once it runs, a source that ends, stalls or disconnects stops it cleanly, with the reason in the summary.
     """
-    say = log or (lambda _msg: None)
-    display, fallback = _resolve_display(display)
-    try:
-        smoother = ProbabilitySmoother(smoothing, alpha, window)
-    except ValueError as exc:
-        raise EdgeemoError(str(exc)) from exc
-    det = make_detector(detector, detector_model, detect_width, min_face) if isinstance(detector, str) else detector
-    base = box_geometry(det.name)
-    geometry = CropGeometry(base.scale if crop_scale is None else crop_scale,
-                            base.shift if crop_shift is None else crop_shift)
-    src = open_source(source, stall_timeout=stall_timeout, loop=loop)  # before the model: fail fast
+    o = DemoOptions(**options)
+    say = o.log or (lambda _msg: None)
+    display, fallback = _resolve_display(o.display)
+    smoother, det, geometry = _parts(o)
+    src = open_source(source, stall_timeout=o.stall_timeout, loop=o.loop)  # before the model: fail fast
     summary = DemoSummary(source=src.name)
-    if realtime is None:
-        realtime = display != "none" and not src.live and src.fps is not None
-    sinks: list = []
-    server = hub = win = pipe = None
-    totals = dict.fromkeys(STAGES, 0.0)
+    realtime = o.realtime if o.realtime is not None else (display != "none" and not src.live
+                                                          and src.fps is not None)
+    outs, pipe, totals = _Outputs(), None, dict.fromkeys(STAGES, 0.0)
     try:
-        clf = classifier or EmotionClassifier(model, backend=backend, threads=threads, precision=precision)
+        clf = o.classifier or EmotionClassifier(model, backend=backend, threads=o.threads, precision=o.precision)
         if getattr(clf, "precision_choice", None) is not None:
             say(f"model {Path(str(clf.path)).name}: {clf.precision_choice.describe()}")
-        pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, max_faces, detect_every,
-                               DEFAULT_TEMPLATE if align else None)
-        if output:
-            from .outputs import VideoOutput
-
-            sinks.append(VideoOutput(output, fps=src.fps or 30.0))
-        if jsonl:
-            from .outputs import JsonlOutput
-
-            sinks.append(JsonlOutput(jsonl))
-        if display == "web":
-            from .web import FrameHub, WebServer
-
-            hub = FrameHub()
-            server = WebServer(hub, host, port).start()
-            summary.url = server.url
-            hub.set_stats(source=src.name, model=Path(str(clf.path)).name, detector=det.name, status="starting")
-            if fallback:
-                say(f"no window can open here ({fallback}); serving the demo as a web page instead")
-            say(f"serving the live stream on {server.url} (Ctrl-C to stop)")
-            if host not in ("127.0.0.1", "localhost", "::1"):
-                say(f"note: --host {host} makes the stream visible to other machines on the network")
-            if fallback and browser:
-                from .display import open_browser
-
-                open_browser(server.url)
-        elif display == "window":
-            from .display import Window
-
-            win = Window()
-        if on_ready:
-            on_ready(summary.url)
-        summary.stop_reason, summary.message = _loop(pipe, src, summary, totals, sinks, hub, win, realtime,
-                                                     max_frames, stop_event, say)
+        pipe = EmotionPipeline(clf, det, IouTracker(), smoother, geometry, o.max_faces, o.detect_every,
+                               DEFAULT_TEMPLATE if o.align else None)
+        outs.open(o, display, fallback, src, clf, det, summary, say)
+        if o.on_ready:
+            o.on_ready(summary.url)
+        loop = _Loop(pipe, src, summary, totals, outs, realtime, say)
+        summary.stop_reason, summary.message = loop.run(o.max_frames, o.stop_event)
     except KeyboardInterrupt as exc:
         summary.stop_reason, summary.message = "interrupted", str(exc) or "stopped by Ctrl-C"
     finally:
         summary.skipped_frames = src.skipped
         src.close()
-        for sink in sinks:
-            sink.close()
-            summary.outputs.append(str(sink.path))
-        if hub is not None:
-            hub.set_stats(status=f"stopped: {summary.message}")
-        if server is not None:
-            server.close()
-        if win is not None:
-            win.close()
+        outs.close(summary)
     n = max(summary.frames, 1)
     summary.stages_ms = {k: 1000.0 * v / n for k, v in totals.items()}
     summary.tracks = pipe.tracker.started if pipe is not None else 0
     return summary
 
 
-def _loop(pipe: EmotionPipeline, src: FrameSource, summary: DemoSummary, totals: dict[str, float], sinks: list,
-          hub, win, realtime: bool, max_frames: int | None, stop_event: threading.Event | None,
-          say: Callable[[str], None]) -> tuple[str, str]:
-    """The frame loop; returns (stop reason, message)."""
-    from .outputs import JsonlOutput
+def _parts(o: DemoOptions) -> tuple[ProbabilitySmoother, FaceDetector, CropGeometry]:
+    """The smoother, detector and crop geometry the options ask for (errors before anything opens)."""
+    try:
+        smoother = ProbabilitySmoother(o.smoothing, o.alpha, o.window)
+    except ValueError as exc:
+        raise EdgeemoError(str(exc)) from exc
+    det = (make_detector(o.detector, o.detector_model, o.detect_width, o.min_face) if isinstance(o.detector, str)
+           else o.detector)
+    base = box_geometry(det.name)
+    geometry = CropGeometry(base.scale if o.crop_scale is None else o.crop_scale,
+                            base.shift if o.crop_shift is None else o.crop_shift)
+    return smoother, det, geometry
 
-    classes = pipe.classes
-    shown = {k: 0.0 for k in STAGES}  # smoothed stage times for the overlay
-    fps = 0.0
-    start = time.perf_counter()
-    t_prev = start
-    errors = 0
-    while True:
-        if stop_event is not None and stop_event.is_set():
-            return "stopped", "stopped on request"
-        if max_frames is not None and summary.frames >= max_frames:
-            return "max_frames", f"processed {summary.frames} frames (--max-frames)"
-        times: dict[str, float] = {}
-        t0 = time.perf_counter()
+
+class _Outputs:
+    """Where annotated frames go: files (video, JSONL), the web page, the window."""
+
+    def __init__(self) -> None:
+        self.files: list = []
+        self.jsonl = None
+        self.server = self.hub = self.win = None
+
+    def open(self, o: DemoOptions, display: str, fallback: str | None, src: FrameSource, clf: EmotionClassifier,
+             det: FaceDetector, summary: DemoSummary, say: Callable[[str], None]) -> None:
+        if o.output:
+            from .outputs import VideoOutput
+
+            self.files.append(VideoOutput(o.output, fps=src.fps or 30.0))
+        if o.jsonl:
+            from .outputs import JsonlOutput
+
+            self.jsonl = JsonlOutput(o.jsonl)
+        if display == "web":
+            from .web import FrameHub, WebServer
+
+            self.hub = FrameHub()
+            self.server = WebServer(self.hub, o.host, o.port).start()
+            summary.url = self.server.url
+            self.hub.set_stats(source=src.name, model=Path(str(clf.path)).name, detector=det.name, status="starting")
+            if fallback:
+                say(f"no window can open here ({fallback}); serving the demo as a web page instead")
+            say(f"serving the live stream on {self.server.url} (Ctrl-C to stop)")
+            if o.host not in ("127.0.0.1", "localhost", "::1"):
+                say(f"note: --host {o.host} makes the stream visible to other machines on the network")
+            if fallback and o.browser:
+                from .display import open_browser
+
+                open_browser(self.server.url)
+        elif display == "window":
+            from .display import Window
+
+            self.win = Window()
+
+    def close(self, summary: DemoSummary) -> None:
+        for sink in [*self.files, *([self.jsonl] if self.jsonl else [])]:
+            sink.close()
+            summary.outputs.append(str(sink.path))
+        if self.hub is not None:
+            self.hub.set_stats(status=f"stopped: {summary.message}")
+        if self.server is not None:
+            self.server.close()
+        if self.win is not None:
+            self.win.close()
+
+
+class _Loop:
+    """The frame loop: read, process, draw, pace, show and write, timing every stage."""
+
+    def __init__(self, pipe: EmotionPipeline, src: FrameSource, summary: DemoSummary, totals: dict[str, float],
+                 outs: _Outputs, realtime: bool, say: Callable[[str], None]) -> None:
+        self.pipe, self.src, self.summary, self.totals, self.outs = pipe, src, summary, totals, outs
+        self.realtime, self.say = realtime, say
+        self.shown = dict.fromkeys(STAGES, 0.0)  # smoothed stage times for the overlay
+        self.frame_s = 0.0  # smoothed wall time per frame (pacing included): the overlay's FPS is its inverse
+        self.errors = 0
+
+    def run(self, max_frames: int | None, stop_event: threading.Event | None) -> tuple[str, str]:
+        """Process frames until something stops the run; returns (stop reason, message)."""
+        self.start = self.t_prev = time.perf_counter()
+        while True:
+            if stop_event is not None and stop_event.is_set():
+                return "stopped", "stopped on request"
+            if max_frames is not None and self.summary.frames >= max_frames:
+                return "max_frames", f"processed {self.summary.frames} frames (--max-frames)"
+            times: dict[str, float] = {}
+            t0 = time.perf_counter()
+            try:
+                frame = self.src.read()
+            except SourceStalled as exc:
+                return "stalled", str(exc)
+            if frame is None:
+                return self.src.end_reason or "ended", self.src.message or f"{self.src.name} ended"
+            times["capture"] = time.perf_counter() - t0
+            if not self.step(frame, times):
+                return "closed", "window closed"
+
+    def step(self, frame, times: dict[str, float]) -> bool:
+        """One frame; False once the window was closed."""
         try:
-            frame = src.read()
-        except SourceStalled as exc:
-            return "stalled", str(exc)
-        if frame is None:
-            return src.end_reason or "ended", src.message or f"{src.name} ended"
-        times["capture"] = time.perf_counter() - t0
-        try:
-            faces = pipe.process(frame.image, times)
+            faces = self.pipe.process(frame.image, times)
         except (cv2.error, ValueError) as exc:  # a frame OpenCV cannot work with: skip it, say so
-            errors += 1
-            src.skipped += 1
-            if errors <= 3:
-                say(f"skipped frame {frame.index}: {type(exc).__name__}: {str(exc).strip()[-160:]}")
-            continue
+            self.errors += 1
+            self.src.skipped += 1
+            if self.errors <= 3:
+                self.say(f"skipped frame {frame.index}: {type(exc).__name__}: {str(exc).strip()[-160:]}")
+            return True
         t1 = time.perf_counter()
-        img = annotate(frame.image, faces, classes, fps, {k: shown[k] * 1000 for k in STAGES if k != "output"})
+        fps = 1.0 / self.frame_s if self.frame_s > 0 else 0.0
+        img = annotate(frame.image, faces, self.pipe.classes, fps,
+                       {k: self.shown[k] * 1000 for k in STAGES if k != "output"})
         times["draw"] = time.perf_counter() - t1
-        summary.frames += 1
-        summary.face_detections += len(faces)
-        t2 = time.perf_counter()
-        if realtime:
-            delay = frame.time - (t2 - start)
+        self.summary.frames += 1
+        self.summary.face_detections += len(faces)
+        if self.realtime:  # pacing is waiting, not a stage: it is left out of the stage times
+            delay = frame.time - (time.perf_counter() - self.start)
             if delay > 0:
                 time.sleep(delay)
-        keep_going = True
-        if win is not None:
-            keep_going = win.show(img)
-        if hub is not None:
-            hub.publish(img, {
-                "source": src.name, "model": Path(str(pipe.classifier.path)).name, "detector": pipe.detector.name,
-                "frame": frame.index, "fps": round(fps, 2), "faces": [
-                    {"id": f.track_id, "label": f.label, "confidence": round(f.confidence, 3)} for f in faces],
-                "tracks": pipe.tracker.started,
-                "stages_ms": {k: round(v * 1000, 2) for k, v in shown.items()}, "status": "live"})
-        for sink in sinks:
-            if not isinstance(sink, JsonlOutput):
-                sink.write(img)
+        t2 = time.perf_counter()
+        keep_going = self._show(img, frame, faces, fps)
         times["output"] = time.perf_counter() - t2
-        for sink in sinks:
-            if isinstance(sink, JsonlOutput):
-                sink.write({"frame": frame.index, "time": round(frame.time, 4), "faces": [f.to_dict(classes)
-                            for f in faces], "stages_ms": {k: round(v * 1000, 3) for k, v in times.items()}})
+        if self.outs.jsonl is not None:
+            self.outs.jsonl.write({"frame": frame.index, "time": round(frame.time, 4),
+                                   "faces": [f.to_dict(self.pipe.classes) for f in faces],
+                                   "stages_ms": {k: round(v * 1000, 3) for k, v in times.items()}})
+        self._account(times)
+        return keep_going
+
+    def _show(self, img: np.ndarray, frame, faces: list[FaceResult], fps: float) -> bool:
+        keep_going = self.outs.win.show(img) if self.outs.win is not None else True
+        if self.outs.hub is not None:
+            self.outs.hub.publish(img, {
+                "source": self.src.name, "model": Path(str(self.pipe.classifier.path)).name,
+                "detector": self.pipe.detector.name, "frame": frame.index, "fps": round(fps, 2),
+                "faces": [{"id": f.track_id, "label": f.label, "confidence": round(f.confidence, 3)} for f in faces],
+                "tracks": self.pipe.tracker.started,
+                "stages_ms": {k: round(v * 1000, 2) for k, v in self.shown.items()}, "status": "live"})
+        for sink in self.outs.files:
+            sink.write(img)
+        return keep_going
+
+    def _account(self, times: dict[str, float]) -> None:
+        first = self.summary.frames == 1
         for k in STAGES:
-            totals[k] += times.get(k, 0.0)
-            shown[k] = times.get(k, 0.0) if summary.frames == 1 else 0.9 * shown[k] + 0.1 * times.get(k, 0.0)
+            self.totals[k] += times.get(k, 0.0)
+            self.shown[k] = times.get(k, 0.0) if first else 0.9 * self.shown[k] + 0.1 * times.get(k, 0.0)
         now = time.perf_counter()
-        dt, t_prev = now - t_prev, now
-        fps = 1.0 / dt if fps == 0.0 and dt > 0 else (0.9 * fps + 0.1 / dt if dt > 0 else fps)
-        summary.seconds = now - start
-        if not keep_going:
-            return "closed", "window closed"
+        dt, self.t_prev = now - self.t_prev, now
+        self.frame_s = dt if first or self.frame_s == 0.0 else 0.9 * self.frame_s + 0.1 * dt
+        self.summary.seconds = now - self.start

@@ -2,7 +2,7 @@
 
 Calibration uses FER2013 *Training* faces (never the test splits), sampled per class so rare
 classes (disgust) are represented; the recipe is chosen on *PublicTest*; PrivateTest stays
-untouched for the final report.
+untouched for the final report (see :func:`edgeemo.selection.fit_and_select_sets`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from ..data import FaceSet, load_dataset
 from ..errors import DataError
 from ..preprocess import Preprocess
+from ..selection import fit_and_select_sets, stratified_indices, stratified_subset
 
 
 @dataclass
@@ -25,37 +26,14 @@ class QuantData:
     source: str
 
 
-def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """About ``n`` indices with every class present in proportion, at least a few each."""
-    rng = np.random.default_rng(seed)
-    classes = np.unique(labels)
-    out = []
-    for c in classes:
-        idx = np.flatnonzero(labels == c)
-        k = max(8, round(n * len(idx) / len(labels)))
-        out.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
-    picked = np.concatenate(out)
-    rng.shuffle(picked)
-    return picked
-
-
 def load_quant_data(
     data: str | Path | FaceSet, pre: Preprocess, n_calib: int = 512, n_val: int | None = None, seed: int = 0
 ) -> QuantData:
     fs = data if isinstance(data, FaceSet) else load_dataset(data)
-    has_splits = (fs.split == 0).any() and (fs.split == 1).any()
-    if has_splits:
-        train, val = fs.get_split("Training"), fs.get_split("PublicTest")
-    else:
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(len(fs))
-        cut = len(fs) // 2
-        first = np.isin(np.arange(len(fs)), perm[:cut])
-        train, val = fs.subset(first), fs.subset(~first)
+    train, val, _ = fit_and_select_sets(fs, seed)
     if len(train) < 32:
         raise DataError(f"{fs.source}: only {len(train)} faces to calibrate INT8 on; give a larger --data")
     calib = pre(train.images[stratified_indices(train.labels, n_calib, seed)])
-    if n_val and n_val < len(val):
-        keep = stratified_indices(val.labels, n_val, seed + 1)
-        val = val.subset(np.isin(np.arange(len(val)), keep))
+    if n_val:
+        val = stratified_subset(val, n_val, seed + 1)
     return QuantData(calib=calib, val_images=val.images, val_labels=val.labels, source=fs.source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelFileError, require
-from ..modelmeta import META_KEY, ModelMeta
+from ..modelmeta import META_KEY, ModelMeta, read_onnx_meta
 
 OPSET = 17
 
@@ -37,13 +37,7 @@ def load_onnx(path: str | Path, load_external_data: bool = True):
     return model
 
 
-def read_metadata(path: str | Path) -> ModelMeta:
-    m = load_onnx(path, load_external_data=False)
-    for p in m.metadata_props:
-        if p.key == META_KEY:
-            return ModelMeta.from_json(p.value, str(path))
-    raise ModelFileError(f"{path}: no edgeemo metadata in this ONNX file; export it with 'edgeemo export' "
-                         "so the file says how to run it")
+read_metadata = read_onnx_meta  # an ONNX file's edgeemo metadata, through onnxruntime (no onnx needed)
 
 
 def _with_flip_tta(model, torch):

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..console_log import runtime_output
 from ..errors import NotSupportedHere, require
 from ..modelmeta import META_KEY, ModelMeta
+from ..scoring import score
 from .calibration import QuantData
 from .onnx_export import read_metadata
 
@@ -30,9 +32,9 @@ def _save(model, meta: ModelMeta, dst: Path, compress_to_fp16: bool) -> Path:
     return dst
 
 
-def _accuracy(compiled, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
-    pred = np.concatenate([compiled(x[i : i + batch])[0].argmax(1) for i in range(0, len(x), batch)])
-    return float((pred == y).mean())
+def _accuracy(compiled, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of a compiled OpenVINO model on preprocessed faces ``x``."""
+    return score(lambda xb: compiled(xb)[0], x, y).accuracy
 
 
 def native_bf16(device: str = "CPU") -> tuple[bool, str]:
@@ -82,8 +84,9 @@ def quantize_openvino_int8(
     recipes = [("MIXED", False), ("PERFORMANCE", False), ("MIXED", True)]
     candidates, best = [], None
     for preset, fast_bc in recipes:
-        q = nncf.quantize(fp32, calib, preset=getattr(nncf.QuantizationPreset, preset),
-                          subset_size=len(qdata.calib), fast_bias_correction=fast_bc)
+        with runtime_output():
+            q = nncf.quantize(fp32, calib, preset=getattr(nncf.QuantizationPreset, preset),
+                              subset_size=len(qdata.calib), fast_bias_correction=fast_bc)
         acc = _accuracy(core.compile_model(q, "CPU", F32), x_val, y_val)
         name = f"{preset}/{'fast' if fast_bc else 'full'} bias correction"
         candidates.append({"recipe": name, "val_accuracy": acc, "drop": fp32_acc - acc})
@@ -102,13 +105,14 @@ def quantize_openvino_int8(
                            transform_func=lambda item: item[0])
 
         def validate(compiled, items) -> float:
-            preds = [int(compiled(x)[0].argmax()) for x in items]
-            return float(np.mean(np.array(preds) == y_val[: len(preds)]))
+            x = np.concatenate(list(items))
+            return _accuracy(compiled, x, y_val[: len(x)])
 
-        quantized = nncf.quantize_with_accuracy_control(
-            fp32, calib, val, validation_fn=validate, max_drop=budget, preset=nncf.QuantizationPreset.MIXED,
-            subset_size=len(qdata.calib),
-        )
+        with runtime_output():
+            quantized = nncf.quantize_with_accuracy_control(
+                fp32, calib, val, validation_fn=validate, max_drop=budget, preset=nncf.QuantizationPreset.MIXED,
+                subset_size=len(qdata.calib),
+            )
         acc = _accuracy(core.compile_model(quantized, "CPU", F32), x_val, y_val)
         report.update({"accuracy_control": True, "tool": f"nncf {nncf.__version__} quantize_with_accuracy_control",
                        "val_accuracy": acc, "drop": fp32_acc - acc})

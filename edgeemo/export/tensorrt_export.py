@@ -5,8 +5,8 @@ cached under a key made of the ONNX file's hash, the precision, the TensorRT ver
 the GPU identity (name, compute capability and, on a Jetson, the L4T release). The edgeemo
 metadata, which an engine file cannot hold, is written to a ``.json`` beside it.
 
-TensorRT is imported lazily; where it is missing, :class:`MissingTensorRT` says what to
-install.
+TensorRT is imported lazily; where it is missing,
+:class:`edgeemo.backends.tensorrt_runtime.MissingTensorRT` says what to install.
 """
 
 from __future__ import annotations
@@ -15,45 +15,11 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..backends.tensorrt_runtime import import_tensorrt
 from ..errors import EdgeemoError
+from ..filehash import file_sha256
 from ..hardware import gpu_identity
 from .onnx_export import read_metadata
-
-
-class MissingTensorRT(EdgeemoError):
-    def __init__(self, what: str = "Building or running a TensorRT engine") -> None:
-        super().__init__(
-            f"{what} needs NVIDIA TensorRT's Python bindings and cuda-python, which are not installed. "
-            "On a Jetson they come with JetPack (sudo apt install python3-libnvinfer; pip install cuda-python); "
-            "on an x86 GPU machine: pip install tensorrt cuda-python"
-        )
-
-
-def import_tensorrt():
-    try:
-        import tensorrt as trt
-    except ImportError:
-        raise MissingTensorRT() from None
-    return trt
-
-
-def import_cudart():
-    try:
-        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
-    except ImportError:
-        try:
-            from cuda import cudart  # older cuda-python
-        except ImportError:
-            raise MissingTensorRT("Running a TensorRT engine") from None
-    return cudart
-
-
-def file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: dict, max_batch: int) -> str:
@@ -105,6 +71,33 @@ def check_int8_source(onnx_path: str | Path, meta) -> dict:
     return check_tensorrt_qdq(load_onnx(onnx_path), str(onnx_path))
 
 
+def _serialize(trt, onnx_path: str | Path, precision: str, pre, max_batch: int, workspace_mb: int):
+    """Parse the ONNX file into an explicit-batch network and build the engine at ``precision`` for
+    batches 1..``max_batch``."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(network_flags(trt))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EdgeemoError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # layers left unquantized may still run in FP16
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+    inp = network.get_input(0)
+    profile = builder.create_optimization_profile()
+    chw = (pre.channels, *pre.size)
+    profile.set_shape(inp.name, (1, *chw), (min(8, max_batch), *chw), (max_batch, *chw))
+    config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EdgeemoError(f"{onnx_path}: TensorRT could not build a {precision} engine (see its log above)")
+    return serialized
+
+
 def build_engine(
     onnx_path: str | Path,
     precision: str,
@@ -131,35 +124,14 @@ def build_engine(
     if gpu is None:
         raise EdgeemoError("no NVIDIA GPU found (nvidia-smi lists none and this is not a Jetson); "
                            "build TensorRT engines on the device that will run them")
-    key = engine_cache_key(file_digest(onnx_path), precision, trt.__version__, gpu, max_batch)
+    key = engine_cache_key(file_sha256(onnx_path), precision, trt.__version__, gpu, max_batch)
     out = engine_path(cache_dir, meta.model, precision, key)
     sidecar = out.with_suffix(".json")
     if out.exists() and sidecar.exists() and not rebuild:
         log(f"  TensorRT engine cache hit: {out.name}")
         return out
 
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(network_flags(trt))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise EdgeemoError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
-    if precision in ("fp16", "int8"):
-        config.set_flag(trt.BuilderFlag.FP16)  # layers left unquantized may still run in FP16
-    if precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-    pre = meta.preprocess
-    inp = network.get_input(0)
-    profile = builder.create_optimization_profile()
-    chw = (pre.channels, *pre.size)
-    profile.set_shape(inp.name, (1, *chw), (min(8, max_batch), *chw), (max_batch, *chw))
-    config.add_optimization_profile(profile)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise EdgeemoError(f"{onnx_path}: TensorRT could not build a {precision} engine (see its log above)")
+    serialized = _serialize(trt, onnx_path, precision, meta.preprocess, max_batch, workspace_mb)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(bytes(serialized))
     meta.precision = precision

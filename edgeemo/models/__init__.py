@@ -1,24 +1,17 @@
-"""Model registry: the paper's four models and edgeemo's default, with their preprocessing.
+"""Model registry: the paper's four models and edgeemo's own, with their preprocessing and recipes.
 
-Needs torch (``pip install 'edgeemo[train]'``); the runtime core never imports this package.
+The registry itself is plain data (the runtime core reads its names, see
+:data:`edgeemo.model_files.REGISTRY_NAMES`); building a model needs torch
+(``pip install 'edgeemo[train]'``), imported only by :meth:`ModelSpec.build`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 
 from ..errors import EdgeemoError, require
 from ..preprocess import Preprocess
-
-require("torch", "train", "Building or training a model")
-
-from torch import nn  # noqa: E402
-
-from .cnn import CNN1, CNN2  # noqa: E402
-from .edgenet import EdgeNet, FastNet  # noqa: E402
-from .resnet import ResNet50  # noqa: E402
-from .vgg import VGG16  # noqa: E402
 
 FER_GRAY = Preprocess(size=(48, 48), channels=1, mean=(0.5076,), std=(0.2544,))
 # Grayscale faces replicated to RGB, normalised like torchvision's ImageNet models.
@@ -43,26 +36,32 @@ class Recipe:
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    build: Callable[[], nn.Module]
+    network: str  # "module:Class" in edgeemo.models, imported (with torch) when the model is built
     preprocess: Preprocess
     recipe: Recipe
     description: str
+
+    def build(self, **kwargs):
+        """A new, untrained torch module of this model."""
+        require("torch", "train", "Building or training a model")
+        module, _, cls = self.network.partition(":")
+        return getattr(importlib.import_module(f".{module}", __name__), cls)(**kwargs)
 
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("edgenet", EdgeNet, FER_GRAY, Recipe(epochs=40, lr=0.1),
+        ModelSpec("edgenet", "edgenet:EdgeNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
                   "edgeemo's default: residual 4-stage CNN, ~100 M MACs"),
-        ModelSpec("fastnet", FastNet, FER_GRAY, Recipe(epochs=40, lr=0.1),
+        ModelSpec("fastnet", "edgenet:FastNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
                   "edgeemo's fast model: edgenet at a quarter of the width, ~25 M MACs"),
-        ModelSpec("cnn1", CNN1, FER_GRAY, Recipe(epochs=30, lr=0.05),
+        ModelSpec("cnn1", "cnn:CNN1", FER_GRAY, Recipe(epochs=30, lr=0.05),
                   "paper's small custom CNN: 3 conv stages + FC"),
-        ModelSpec("cnn2", CNN2, FER_GRAY, Recipe(epochs=40, lr=0.05),
+        ModelSpec("cnn2", "cnn:CNN2", FER_GRAY, Recipe(epochs=40, lr=0.05),
                   "paper's deeper custom CNN: 4 double-conv stages + FC"),
-        ModelSpec("resnet50", ResNet50, IMAGENET_RGB, Recipe(epochs=30, lr=0.05),
+        ModelSpec("resnet50", "resnet:ResNet50", IMAGENET_RGB, Recipe(epochs=30, lr=0.05),
                   "ResNet-50, torchvision layout"),
-        ModelSpec("vgg16", VGG16, IMAGENET_RGB, Recipe(epochs=30, lr=0.01),
+        ModelSpec("vgg16", "vgg:VGG16", IMAGENET_RGB, Recipe(epochs=30, lr=0.01),
                   "VGG-16 (config D), torchvision feature layout, compact head"),
     )
 }
@@ -78,9 +77,10 @@ def get_spec(name: str) -> ModelSpec:
         ) from None
 
 
-def build_model(name: str) -> nn.Module:
+def build_model(name: str):
+    """A new, untrained torch module of the registry model ``name`` (needs torch)."""
     spec = get_spec(name)
-    return spec.build(in_channels=spec.preprocess.channels) if spec.name != "resnet50" else spec.build()
+    return spec.build(in_channels=spec.preprocess.channels)
 
 
 __all__ = ["REGISTRY", "PAPER_MODELS", "ModelSpec", "Recipe", "get_spec", "build_model"]

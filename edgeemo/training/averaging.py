@@ -18,10 +18,9 @@ import torch
 
 from ..data import load_dataset
 from ..errors import EdgeemoError
-from ..metrics import classification_metrics
 from ..models import build_model, get_spec
 from .checkpoint import load_checkpoint, save_checkpoint, state_dict_sha256
-from .trainer import fit_size, predict_logits, split_train_val, to_tensor
+from .trainer import fit_size, split_train_val, to_tensor, validate
 
 
 def average_state_dicts(states: Sequence[dict]) -> dict:
@@ -93,7 +92,7 @@ def average_checkpoints(
     n_bn = recalibrate_batchnorm(model, to_tensor(train_set.images[idx], pre))
     log(f"averaged {len(cks)} checkpoints of {name}; batch-norm statistics of {n_bn} layers "
         f"recomputed on {len(idx)} Training faces")
-    val = classification_metrics(val_set.labels, predict_logits(model, val_set.images, pre).argmax(1))
+    val = validate(model, val_set, pre)
     state = model.state_dict()
     meta = dict(cks[-1]["meta"])
     meta["averaged_from"] = [

@@ -120,14 +120,6 @@ def model_from_checkpoint(path: str | Path):
     return model.eval(), meta
 
 
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def state_dict_sha256(state_dict: dict) -> str:
     """A hash of the weights themselves, independent of how the file was written."""
     h = hashlib.sha256()

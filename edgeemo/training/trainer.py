@@ -20,14 +20,16 @@ import torch.nn.functional as F
 
 from ..data import FaceSet, load_dataset
 from ..errors import EdgeemoError
+from ..filehash import file_sha256
 from ..labels import CLASSES
-from ..metrics import classification_metrics
 from ..models import build_model, get_spec
 from ..models.complexity import count_macs, count_params
 from ..preprocess import Preprocess
+from ..scoring import batched_logits, score
+from ..selection import first, fit_and_select_sets
 from ..version import code_version
 from .augment import AugmentConfig, augment
-from .checkpoint import file_sha256, load_checkpoint, load_init_weights, model_from_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_init_weights, model_from_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -113,11 +115,18 @@ def to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_logits(model: torch.nn.Module, images: np.ndarray, spec: Preprocess, batch_size: int = 512) -> np.ndarray:
+    """Logits of a torch model for uint8 faces, batched through :func:`edgeemo.scoring.batched_logits`."""
     model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        out.append(model(to_tensor(images[i : i + batch_size], spec)).float().numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+    return batched_logits(lambda xb: model(xb).float().numpy(), images, batch_size=batch_size,
+                          prepare=lambda b: to_tensor(b, spec))
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, faces: FaceSet, pre: Preprocess, batch_size: int = 512) -> dict:
+    """The model's metrics on ``faces`` (model selection; :func:`edgeemo.scoring.score`)."""
+    model.eval()
+    return score(lambda xb: model(xb).float().numpy(), faces.images, faces.labels, batch_size=batch_size,
+                 prepare=lambda b: to_tensor(b, pre)).metrics
 
 
 def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
@@ -162,17 +171,174 @@ def fit_size(fs: FaceSet, pre: Preprocess) -> None:
 
 
 def split_train_val(fs: FaceSet, seed: int) -> tuple[FaceSet, FaceSet, str]:
-    if (fs.split == 0).any() and (fs.split == 1).any():
-        return fs.get_split("Training"), fs.get_split("PublicTest"), "PublicTest"
-    rng = np.random.default_rng(seed)
-    pool = np.flatnonzero(fs.split != 2)  # never validate or train on PrivateTest rows
-    rng.shuffle(pool)
-    n_val = max(1, len(pool) // 10)
-    val = np.zeros(len(fs), bool)
-    val[pool[:n_val]] = True
-    train = np.zeros(len(fs), bool)
-    train[pool[n_val:]] = True
-    return fs.subset(train), fs.subset(val), "random 10% hold-out of the non-test rows"
+    """Faces to train on and faces to select on (see :func:`edgeemo.selection.fit_and_select_sets`)."""
+    return fit_and_select_sets(fs, seed)
+
+
+def _load_sets(cfg: TrainConfig, data: str | Path, pre: Preprocess) -> tuple[FaceSet, FaceSet, FaceSet, str]:
+    """(whole set, training faces, validation faces, the validation split's name), sized for the model."""
+    fs = load_dataset(data, labels=cfg.labels)
+    train_set, val_set, val_name = split_train_val(fs, cfg.seed)
+    if cfg.limit:
+        train_set = first(train_set, cfg.limit)
+        val_set = first(val_set, max(cfg.limit // 4, 64))
+    if len(train_set) == 0 or len(val_set) == 0:
+        raise EdgeemoError(f"{data}: need both training and validation rows, got {len(train_set)}/{len(val_set)}")
+    for d in (train_set, val_set):
+        fit_size(d, pre)
+    return fs, train_set, val_set, val_name
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (Nesterov) or AdamW; weight decay on weights only, not on biases and norms."""
+    params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    params_no = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    groups = [{"params": params_decay, "weight_decay": cfg.weight_decay}, {"params": params_no, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    raise EdgeemoError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
+
+
+@dataclass
+class _Run:
+    """Everything one training run carries from epoch to epoch (and into last.pt)."""
+
+    cfg: TrainConfig
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.OneCycleLR
+    teacher: torch.nn.Module | None  # distillation: the model also learns this one's softened outputs
+    gen: torch.Generator
+    np_rng: np.random.Generator
+    steps_per_epoch: int
+    start_epoch: int = 0
+    best_acc: float = -1.0
+    best_epoch: int = -1
+    stale: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    def train_state(self, epoch: int) -> dict:
+        return {"config": {"model": self.cfg.model}, "epoch": epoch, "best_acc": self.best_acc,
+                "best_epoch": self.best_epoch, "stale": self.stale, "history": self.history,
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "torch_gen": self.gen.get_state(), "np_rng": self.np_rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state()}
+
+    def resume(self, last_path: Path, log: Callable[[str], None]) -> None:
+        """Continue exactly where ``last_path`` stopped: weights, optimizer, schedule, RNG states."""
+        ck = load_checkpoint(last_path)
+        st = ck["train_state"]
+        if st["config"]["model"] != self.cfg.model:
+            raise EdgeemoError(f"{last_path} is a {st['config']['model']} run; cannot resume it as {self.cfg.model}")
+        self.model.load_state_dict(ck["state_dict"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.sched.load_state_dict(st["scheduler"])
+        self.gen.set_state(st["torch_gen"])
+        self.np_rng.bit_generator.state = st["np_rng"]
+        torch.set_rng_state(st["torch_rng"])
+        self.start_epoch, self.best_acc, self.best_epoch = st["epoch"] + 1, st["best_acc"], st["best_epoch"]
+        self.history, self.stale = st["history"], st.get("stale", 0)
+        log(f"resumed {last_path} at epoch {self.start_epoch}/{self.cfg.epochs} "
+            f"(best PublicTest {self.best_acc:.4f} @ {self.best_epoch})")
+
+
+def _new_run(cfg: TrainConfig, pre: Preprocess, steps_per_epoch: int, log: Callable[[str], None]) -> _Run:
+    model = build_model(cfg.model).to(memory_format=torch.channels_last)
+    if cfg.init:
+        loaded, skipped = load_init_weights(model, cfg.init)
+        log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
+    teacher = load_teacher(cfg.teacher, pre) if cfg.teacher else None
+    opt = _optimizer(model, cfg)
+    return _Run(cfg, model, opt, one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch), teacher,
+                torch.Generator().manual_seed(cfg.seed), np.random.default_rng(cfg.seed), steps_per_epoch)
+
+
+def _meta_base(cfg: TrainConfig, data: str | Path, sets: tuple[FaceSet, FaceSet, FaceSet, str],
+               model: torch.nn.Module, pre: Preprocess) -> dict:
+    """The metadata every checkpoint of the run carries (labels, preprocessing, data, config)."""
+    fs, train_set, val_set, val_name = sets
+    return {
+        "model": cfg.model,
+        "classes": list(CLASSES),
+        "preprocess": pre.to_dict(),
+        "params": count_params(model),
+        "macs": count_macs(model, (pre.channels, *pre.size)),
+        "dataset": {
+            "path": str(data), "name": Path(data).name,
+            "sha256": file_sha256(data) if Path(data).is_file() else None,
+            "train_rows": len(train_set), "val_rows": len(val_set), "val_split": val_name,
+            "dropped": fs.dropped, "class_counts_train": train_set.class_counts(),
+        },
+        "config": {**asdict(cfg), "augment": asdict(cfg.augment)},
+        "code_version": code_version(),
+    }
+
+
+def _progress_bar(progress: bool):
+    if not progress:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    bar.start()
+    return bar
+
+
+def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar) -> float:
+    """One pass over the shuffled training faces; returns the mean loss."""
+    cfg, model = run.cfg, run.model
+    model.train()
+    x_train = torch.from_numpy(train_set.images)
+    perm = run.np_rng.permutation(len(train_set))
+    task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=run.steps_per_epoch, info="") if bar else None
+    loss_sum = 0.0
+    for step in range(run.steps_per_epoch):
+        idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        xb = to_tensor(x_train[idx].numpy(), pre)
+        xb = augment(xb, cfg.augment, run.gen).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            tb = run.teacher(xb) if run.teacher is not None else None
+        loss = batch_loss(model(xb), _targets(train_set, idx, cfg), tb, cfg)
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        run.sched.step()
+        loss_sum += float(loss.detach())
+        if bar:
+            bar.update(task, advance=1, info=f"loss {loss_sum / (step + 1):.3f}")
+    if bar:
+        bar.remove_task(task)
+    return loss_sum / run.steps_per_epoch
+
+
+def _end_epoch(run: _Run, epoch: int, loss: float, val: dict, seconds: float, meta_base: dict, val_name: str,
+               out_dir: Path, log: Callable[[str], None]) -> bool:
+    """Record the epoch, write best.pt / last.pt / snapshots / history; True when early stopping says stop."""
+    rec = {"epoch": epoch, "train_loss": loss, "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
+           "lr": run.sched.get_last_lr()[0], "seconds": seconds}
+    run.history.append(rec)
+    epoch_meta = {**meta_base, "epoch": epoch, "metrics": {
+        "val_split": val_name, "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}}
+    improved = val["accuracy"] > run.best_acc
+    if improved:
+        run.best_acc, run.best_epoch, run.stale = val["accuracy"], epoch, 0
+        save_checkpoint(out_dir / "best.pt", run.model.state_dict(), epoch_meta)
+    elif early_stop_armed(run.sched, run.cfg.lr):
+        run.stale += 1
+    log(f"epoch {epoch + 1}/{run.cfg.epochs}  loss {loss:.4f}  {val_name} acc {val['accuracy']:.4f} "
+        f"macro-F1 {val['macro_f1']:.4f}  {seconds:.0f}s{'  *best*' if improved else ''}")
+    save_checkpoint(out_dir / "last.pt", run.model.state_dict(), {**meta_base, "epoch": epoch},
+                    train_state=run.train_state(epoch))
+    if run.cfg.snapshots:
+        save_checkpoint(out_dir / "snap" / f"epoch_{epoch + 1}.pt", run.model.state_dict(), epoch_meta)
+    (out_dir / "history.json").write_text(json.dumps(run.history, indent=1))
+    if run.stale >= run.cfg.patience:
+        log(f"early stop: no {val_name} improvement for {run.cfg.patience} epochs")
+        return True
+    return False
 
 
 def train(
@@ -192,131 +358,23 @@ def train(
         torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    spec = get_spec(cfg.model)
-    pre = spec.preprocess
-
-    fs = load_dataset(data, labels=cfg.labels)
-    train_set, val_set, val_name = split_train_val(fs, cfg.seed)
-    if cfg.limit:
-        train_set = train_set.subset(np.arange(len(train_set)) < cfg.limit)
-        val_set = val_set.subset(np.arange(len(val_set)) < max(cfg.limit // 4, 64))
-    if len(train_set) == 0 or len(val_set) == 0:
-        raise EdgeemoError(f"{data}: need both training and validation rows, got {len(train_set)}/{len(val_set)}")
-    for d in (train_set, val_set):
-        fit_size(d, pre)
-    x_train = torch.from_numpy(train_set.images)
-
-    model = build_model(cfg.model).to(memory_format=torch.channels_last)
-    if cfg.init:
-        loaded, skipped = load_init_weights(model, cfg.init)
-        log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
-    teacher = load_teacher(cfg.teacher, pre) if cfg.teacher else None
-    params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    params_no = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    groups = [{"params": params_decay, "weight_decay": cfg.weight_decay}, {"params": params_no, "weight_decay": 0.0}]
-    if cfg.optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
-    elif cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    else:
-        raise EdgeemoError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adamw")
-    steps_per_epoch = max(1, len(train_set) // cfg.batch_size)
-    sched = one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    np_rng = np.random.default_rng(cfg.seed)
-
-    start_epoch, best_acc, best_epoch, history, stale = 0, -1.0, -1, [], 0
+    pre = get_spec(cfg.model).preprocess
+    sets = _load_sets(cfg, data, pre)
+    train_set, val_set, val_name = sets[1:]
+    run = _new_run(cfg, pre, max(1, len(train_set) // cfg.batch_size), log)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
-        ck = load_checkpoint(last_path)
-        st = ck["train_state"]
-        if st["config"]["model"] != cfg.model:
-            raise EdgeemoError(f"{last_path} is a {st['config']['model']} run; cannot resume it as {cfg.model}")
-        model.load_state_dict(ck["state_dict"])
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
-        gen.set_state(st["torch_gen"])
-        np_rng.bit_generator.state = st["np_rng"]
-        torch.set_rng_state(st["torch_rng"])
-        start_epoch, best_acc, best_epoch, history = st["epoch"] + 1, st["best_acc"], st["best_epoch"], st["history"]
-        stale = st.get("stale", 0)
-        log(f"resumed {last_path} at epoch {start_epoch}/{cfg.epochs} (best PublicTest {best_acc:.4f} @ {best_epoch})")
-
-    n_macs = count_macs(model, (pre.channels, *pre.size))
-    meta_base = {
-        "model": cfg.model,
-        "classes": list(CLASSES),
-        "preprocess": pre.to_dict(),
-        "params": count_params(model),
-        "macs": n_macs,
-        "dataset": {
-            "path": str(data), "name": Path(data).name,
-            "sha256": file_sha256(data) if Path(data).is_file() else None,
-            "train_rows": len(train_set), "val_rows": len(val_set), "val_split": val_name,
-            "dropped": fs.dropped, "class_counts_train": train_set.class_counts(),
-        },
-        "config": {**asdict(cfg), "augment": asdict(cfg.augment)},
-        "code_version": code_version(),
-    }
-
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                       TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn())
-        bar.start()
+        run.resume(last_path, log)
+    meta_base = _meta_base(cfg, data, sets, run.model, pre)
+    bar = _progress_bar(progress)
     try:
-        for epoch in range(start_epoch, cfg.epochs):
+        for epoch in range(run.start_epoch, cfg.epochs):
             t0 = time.perf_counter()
-            model.train()
-            perm = np_rng.permutation(len(train_set))
-            task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, info="") if bar else None
-            loss_sum = 0.0
-            for step in range(steps_per_epoch):
-                idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                xb = to_tensor(x_train[idx].numpy(), pre)
-                xb = augment(xb, cfg.augment, gen).contiguous(memory_format=torch.channels_last)
-                yb = _targets(train_set, idx, cfg)
-                with torch.no_grad():
-                    tb = teacher(xb) if teacher is not None else None
-                loss = batch_loss(model(xb), yb, tb, cfg)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                loss_sum += float(loss.detach())
-                if bar:
-                    bar.update(task, advance=1, info=f"loss {loss_sum / (step + 1):.3f}")
-            if bar:
-                bar.remove_task(task)
-            logits = predict_logits(model, val_set.images, pre)
-            val = classification_metrics(val_set.labels, logits.argmax(1))
-            rec = {"epoch": epoch, "train_loss": loss_sum / steps_per_epoch, "val_accuracy": val["accuracy"],
-                   "val_macro_f1": val["macro_f1"], "lr": sched.get_last_lr()[0], "seconds": time.perf_counter() - t0}
-            history.append(rec)
-            epoch_meta = {**meta_base, "epoch": epoch, "metrics": {
-                "val_split": val_name, "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"]}}
-            improved = val["accuracy"] > best_acc
-            if improved:
-                best_acc, best_epoch, stale = val["accuracy"], epoch, 0
-                save_checkpoint(best_path, model.state_dict(), epoch_meta)
-            elif early_stop_armed(sched, cfg.lr):
-                stale += 1
-            log(f"epoch {epoch + 1}/{cfg.epochs}  loss {rec['train_loss']:.4f}  {val_name} acc {val['accuracy']:.4f} "
-                f"macro-F1 {val['macro_f1']:.4f}  {rec['seconds']:.0f}s{'  *best*' if improved else ''}")
-            save_checkpoint(last_path, model.state_dict(), {**meta_base, "epoch": epoch}, train_state={
-                "config": {"model": cfg.model}, "epoch": epoch, "best_acc": best_acc, "best_epoch": best_epoch,
-                "stale": stale, "history": history, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "torch_gen": gen.get_state(), "np_rng": np_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-            })
-            if cfg.snapshots:
-                save_checkpoint(out_dir / "snap" / f"epoch_{epoch + 1}.pt", model.state_dict(), epoch_meta)
-            (out_dir / "history.json").write_text(json.dumps(history, indent=1))
-            if stale >= cfg.patience:
-                log(f"early stop: no {val_name} improvement for {cfg.patience} epochs")
+            loss = _train_epoch(run, train_set, pre, epoch, bar)
+            val = validate(run.model, val_set, pre)
+            if _end_epoch(run, epoch, loss, val, time.perf_counter() - t0, meta_base, val_name, out_dir, log):
                 break
     finally:
         if bar:
             bar.stop()
-    return TrainResult(best_path, last_path, best_epoch, best_acc, len(history), history)
+    return TrainResult(best_path, last_path, run.best_epoch, run.best_acc, len(run.history), run.history)

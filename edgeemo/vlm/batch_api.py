@@ -20,6 +20,19 @@ POLL_S = 30.0
 FINAL_STATES = ("completed", "failed", "expired", "cancelled")
 
 
+def _wait(client, store: ResponseCache, job_key: str, job_id: str, poll_s: float, max_wait_s: float | None):
+    """Poll the job until it reaches a final state (its state kept in the cache), or give up after ``max_wait_s``."""
+    t0 = time.monotonic()
+    while True:
+        job = client.batches.retrieve(job_id)
+        store.put_job(job_key, job_id, job.status)
+        if job.status in FINAL_STATES:
+            return job
+        if max_wait_s is not None and time.monotonic() - t0 > max_wait_s:
+            raise EdgeemoError(f"Batch API job {job_id} is still {job.status}; run the same command later to collect")
+        time.sleep(poll_s)
+
+
 def run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size: int, batch_size: int, keys: list[str],
                   store: ResponseCache, save, poll_s: float = POLL_S, max_wait_s: float | None = None) -> None:
     """Submit (or resume) one Batch API job for the faces in ``todo`` and save every answer."""
@@ -50,14 +63,7 @@ def run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size: int, batch
     else:
         job_id = known[0]
     t0 = time.monotonic()
-    while True:
-        job = client.batches.retrieve(job_id)
-        store.put_job(job_key, job_id, job.status)
-        if job.status in FINAL_STATES:
-            break
-        if max_wait_s is not None and time.monotonic() - t0 > max_wait_s:
-            raise EdgeemoError(f"Batch API job {job_id} is still {job.status}; run the same command later to collect")
-        time.sleep(poll_s)
+    job = _wait(client, store, job_key, job_id, poll_s, max_wait_s)
     if job.status != "completed" or not job.output_file_id:
         raise EdgeemoError(f"Batch API job {job_id} ended as {job.status}; run again to submit a new job")
     seconds = time.monotonic() - t0

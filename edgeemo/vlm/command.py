@@ -14,18 +14,17 @@ from .images import DEFAULT_SIZE
 
 
 def _print_extra(res: dict, console) -> None:
-    from rich.table import Table
+    from ..report import table
 
-    t = Table(title="vision LLM")
-    for col in ("invalid", "refused", "model calls", "cache hits", "latency/img p50", "p90", "tokens in/out", "cost"):
-        t.add_column(col, justify="right")
+    t = table("vision LLM", ("invalid", "refused", "model calls", "cache hits", "latency/img p50", "p90",
+                             "tokens in/out", "cost"))
     lat = res.get("latency") or {}
     cost = res.get("cost_usd")
     t.add_row(
         f"{res['invalid_answers']} ({100 * res['invalid_rate']:.1f}%)",
         f"{res['refusals']} ({100 * res['refusal_rate']:.1f}%)",
         str(res["model_calls"]), str(res["cache_hits"]),
-        f"{lat.get('p50_s', float('nan')):.3f} s", f"{lat.get('p90_s', float('nan')):.3f} s",
+        f"{lat.get('p50', float('nan')):.1f} ms", f"{lat.get('p90', float('nan')):.1f} ms",
         f"{res['tokens']['prompt']}/{res['tokens']['completion']}",
         "unknown" if cost is None else f"${cost:.4f}",
     )
@@ -33,6 +32,9 @@ def _print_extra(res: dict, console) -> None:
     if "llama_cpp" in res:
         lc = res["llama_cpp"]
         ttft, tps = res.get("ttft_s"), res.get("tokens_per_s")
+        if not lc.get("loaded"):
+            console.print("llama.cpp: every answer came from the cache; the model was not loaded")
+            return
         console.print(
             f"llama.cpp: load {lc['load_s']:.2f} s, peak RSS {lc['peak_rss_mb']:.0f} MB, "
             f"time to first token {'-' if ttft is None else f'{ttft:.3f} s'}, "
@@ -217,12 +219,9 @@ def vlm_eval(backend, model, mmproj, data, split, limit, prompt, shots, image_si
         raise EdgeemoError("--labels answers scores published answers against their file's labels; use it with "
                            "--backend published")
     if estimate:
-        from ..data import load_dataset
-        from ..evaluate import default_split
+        from ..selection import select_faces
 
-        fs = load_dataset(data, labels=labels)
-        fs = fs.get_split(default_split(fs) if split == "auto" else split)
-        n = min(len(fs), limit) if limit else len(fs)
+        n = len(select_faces(data, split=split, limit=limit, labels=labels).faces)
         est = estimate_run(model, n, batch_size=batch_size, image_size=image_size, detail=detail, shots=shots,
                            prompt=prompt, price_in=price_in, price_out=price_out, batch_api=batch_api)
         console.print_json(json.dumps(est))

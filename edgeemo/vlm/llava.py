@@ -20,16 +20,15 @@ each answer depends on its own image only (``tests/test_vlm_llava.py`` checks th
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import resource
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EdgeemoError, ModelFileError, require
+from ..filehash import file_fingerprint
 from ..labels import CLASSES
+from ..memory import peak_rss_mb, rss_mb
 from .cache import Answer
 from .parse import OK, parse_label
 from .prompts import PromptSpec
@@ -55,34 +54,6 @@ def label_grammar(labels: tuple[str, ...] = CLASSES) -> str:
     return f'root ::= " "? ({alts})\n'
 
 
-def _rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def file_fingerprint(path: Path) -> str:
-    """Name, size and a hash of the first and last MiB: cheap, and changes when the file does."""
-    size = path.stat().st_size
-    h = hashlib.sha256(f"{path.name}:{size}".encode())
-    with open(path, "rb") as fh:
-        h.update(fh.read(1 << 20))
-        if size > 2 << 20:
-            fh.seek(-(1 << 20), os.SEEK_END)
-            h.update(fh.read())
-    return h.hexdigest()[:16]
-
-
 class LlavaBackend:
     """One loaded GGUF pair; :meth:`classify` answers for one face at a time."""
 
@@ -103,27 +74,44 @@ class LlavaBackend:
             raise EdgeemoError(f"unknown scoring {scoring!r}; use grammar or logprob")
         self.chat_format, self.scoring, self.labels = chat_format, scoring, labels
         self.max_tokens, self.seed, self.n_gpu_layers = max_tokens, seed, n_gpu_layers
+        self.n_ctx, self.threads, self.verbose = n_ctx, threads, verbose
         self.model_calls = 0
         self._mtmd_cpp = require("llama_cpp.mtmd_cpp", "llava", "The llava backend")
+        self._llama = None  # loaded on first use: a run answered from the cache never loads the model
+        self._mtmd = None
+        self.load_s: float | None = None
+        self.load_rss_mb: float | None = None
 
-        rss0 = _rss_mb()
+    @property
+    def llama(self):
+        """The llama.cpp model, loaded (with its projector) the first time it is needed."""
+        if self._llama is None:
+            self._load()
+        return self._llama
+
+    def _load(self) -> None:
+        rss0 = rss_mb()
         t0 = time.perf_counter()
         try:
-            self.llama = self.llama_cpp.Llama(
-                model_path=str(self.model_path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_threads=threads,
-                seed=seed, logits_all=False, verbose=verbose,
+            self._llama = self.llama_cpp.Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_gpu_layers=self.n_gpu_layers,
+                n_threads=self.threads, seed=self.seed, logits_all=False, verbose=self.verbose,
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{self.model_path}: llama.cpp could not load this model ({exc})") from exc
-        self._mtmd = self._init_mtmd(verbose)
+        try:
+            self._mtmd = self._init_mtmd(self.verbose)
+        except Exception:
+            self._llama.close()
+            self._llama = None
+            raise
         self.load_s = time.perf_counter() - t0
-        rss1 = _rss_mb()
+        rss1 = rss_mb()
         self.load_rss_mb = None if rss0 is None or rss1 is None else rss1 - rss0
-
         self._marker = self._mtmd_cpp.mtmd_default_marker().decode()
         self._template, self._system = self._chat_template()
-        self._grammar = self.llama_cpp.LlamaGrammar.from_string(label_grammar(labels), verbose=False)
-        self._label_tokens = [self._tokens_for(lab) for lab in labels]
+        self._grammar = self.llama_cpp.LlamaGrammar.from_string(label_grammar(self.labels), verbose=False)
+        self._label_tokens = [self._tokens_for(lab) for lab in self.labels]
 
     # -- loading ---------------------------------------------------------------------------------
     def _init_mtmd(self, verbose: bool):
@@ -138,8 +126,8 @@ class LlavaBackend:
         params = m.mtmd_context_params_default()
         params.use_gpu = self.n_gpu_layers != 0
         params.print_timings = verbose
-        params.n_threads = self.llama.n_threads
-        ctx = m.mtmd_init_from_file(str(self.mmproj_path).encode(), self.llama.model, params)
+        params.n_threads = self._llama.n_threads
+        ctx = m.mtmd_init_from_file(str(self.mmproj_path).encode(), self._llama.model, params)
         if not ctx:
             raise ModelFileError(
                 f"{self.mmproj_path}: llama.cpp could not load this projector for {self.model_path.name} "
@@ -190,6 +178,7 @@ class LlavaBackend:
         """The full prompt text, with llama.cpp's media marker where each image goes."""
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+        llama = self.llama  # loads the model on first use
         question = prompt.text(1)
         image = {"type": "image_url", "image_url": {"url": self._marker}}
         messages: list[dict] = []
@@ -207,8 +196,8 @@ class LlavaBackend:
                 for m in messages
             ]
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-        eos = self.llama.detokenize([self.llama.token_eos()]).decode("utf-8", "ignore")
-        bos = self.llama.detokenize([self.llama.token_bos()]).decode("utf-8", "ignore")
+        eos = llama.detokenize([llama.token_eos()]).decode("utf-8", "ignore")
+        bos = llama.detokenize([llama.token_bos()]).decode("utf-8", "ignore")
         text = env.from_string(self._template).render(
             messages=messages, add_generation_prompt=True, eos_token=eos, bos_token=bos,
         )
@@ -333,13 +322,26 @@ class LlavaBackend:
         })
 
     def stats(self) -> dict:
-        return {"load_s": self.load_s, "load_rss_mb": self.load_rss_mb, "peak_rss_mb": peak_rss_mb(),
-                "n_gpu_layers": self.n_gpu_layers, "n_threads": self.llama.n_threads}
+        """Load time and memory (None before the model was loaded: every answer came from the cache)."""
+        loaded = self._llama is not None
+        return {"loaded": loaded, "load_s": self.load_s, "load_rss_mb": self.load_rss_mb,
+                "peak_rss_mb": peak_rss_mb() if loaded else None, "n_gpu_layers": self.n_gpu_layers,
+                "n_threads": self._llama.n_threads if loaded else self.threads}
+
+    def summary(self, answers: list[Answer], new: list[Answer], **_) -> dict:
+        """This backend's part of a run's result: no cost, and time to first token, decode speed and
+        prompt time over the answers this run asked for (``new``; none when all came from the cache)."""
+        def mean(key: str) -> float | None:
+            vals = [a.info.get(key) for a in new if a.info.get(key) is not None]
+            return float(np.mean(vals)) if vals else None
+
+        return {"cost_usd": 0.0, "ttft_s": mean("ttft_s"), "tokens_per_s": mean("tokens_per_s"),
+                "prompt_eval_s": mean("prompt_eval_s"), "llama_cpp": self.stats()}
 
     def close(self) -> None:
         if getattr(self, "_mtmd", None):
             self._mtmd_cpp.mtmd_free(self._mtmd)
             self._mtmd = None
-        if getattr(self, "llama", None) is not None:
-            self.llama.close()
-            self.llama = None
+        if getattr(self, "_llama", None) is not None:
+            self._llama.close()
+            self._llama = None

@@ -44,13 +44,13 @@ class CostLimitReached(EdgeemoError):
 class Budget:
     """Running spend with a hard limit; requests reserve their estimate before they are sent."""
 
-    def __init__(self, max_cost: float | None, price: Price | None) -> None:
+    def __init__(self, max_cost: float | None, price: Price | None, hint: Callable[[], str] = lambda: "") -> None:
         if max_cost is not None and price is None:
             raise EdgeemoError(
                 "--max-cost needs the model's prices, and this model is not in edgeemo's price table: "
                 "give --price-in and --price-out (USD per 1M tokens)"
             )
-        self.max_cost, self.price = max_cost, price
+        self.max_cost, self.price, self.hint = max_cost, price, hint
         self.spent = 0.0
         self.reserved = 0.0
         self._lock = threading.Lock()
@@ -62,8 +62,7 @@ class Budget:
             if self.spent + self.reserved + estimate > self.max_cost:
                 raise CostLimitReached(
                     f"stopped before exceeding --max-cost ${self.max_cost:.4f}: spent ${self.spent:.4f}, the next "
-                    f"request would add about ${estimate:.4f}. Answers so far are cached: raise --max-cost "
-                    "and run again to continue where this run stopped"
+                    f"request would add about ${estimate:.4f}; {self.hint()}"
                 )
             self.reserved += estimate
 
@@ -134,7 +133,9 @@ class OpenAIBackend:
         self.retries, self.backoff, self.backoff_max = retries, backoff, backoff_max
         self.response_format, self.detail, self.seed = response_format, detail, seed
         self.labels, self.image_size, self.price = labels, image_size, price
-        self.budget = Budget(max_cost, price)
+        self.resume_hint = "answers so far are cached: run again to resume"  # vlm_evaluate says which
+        self.budget = Budget(max_cost, price, hint=lambda: self.resume_hint.replace(
+            "run again", "raise --max-cost and run again"))
         self.stats = CallStats()
         self.timeout = timeout
         self.log = log or _to_stderr
@@ -153,6 +154,26 @@ class OpenAIBackend:
     def params(self) -> dict:
         return {"response_format": self.response_format, "detail": self.detail, "seed": self.seed,
                 "temperature": 0.0}
+
+    def summary(self, answers: list[Answer], new: list[Answer], *, batch_size: int, batch_api: bool = False,
+                **_) -> dict:
+        """This backend's part of a run's result: cost (this run's, and what all ``answers`` cost when
+        they were asked), tokens of every request sent (split batches included), retries and errors.
+        ``new`` are the answers this run asked for."""
+        price = self.price
+        costs = [a.info.get("cost_usd") for a in answers]
+        return {
+            "batch_size": batch_size,
+            "batch_api": batch_api,
+            "cost_usd": None if price is None else self.budget.spent,
+            "cost_usd_all_answers": None if price is None or any(c is None for c in costs) else float(sum(costs)),
+            "price": None if price is None else {"usd_per_1m_in": price.usd_in, "usd_per_1m_out": price.usd_out,
+                                                 "source": price.source},
+            "tokens": {"prompt": self.stats.tokens_in, "completion": self.stats.tokens_out},
+            "retries": self.stats.retries,
+            "batch_splits": self.stats.splits,
+            "errors": dict(self.stats.errors),
+        }
 
     # -- request building --------------------------------------------------------------------------
     def _image_part(self, url: str) -> dict:
@@ -224,8 +245,7 @@ class OpenAIBackend:
             self.stats.error(kind)
             if attempt == self.retries:
                 raise EdgeemoError(
-                    f"{self.model}: gave up after {self.retries + 1} attempts ({kind}: {err}); answers so far are "
-                    "cached, run again to resume"
+                    f"{self.model}: gave up after {self.retries + 1} attempts ({kind}: {err}); {self.resume_hint}"
                 ) from err
             self.stats.add(retries=1)
             delay = self._retry_delay(err, attempt)

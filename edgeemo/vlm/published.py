@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from ..data import FaceSet, load_dataset
+from ..data import FaceSet
 from ..errors import EdgeemoError
 from ..labels import label_set_name
 from ..metrics import classification_metrics
+from ..selection import select_faces
 from .answers import match_answers, read_answers
 
 
@@ -42,31 +41,26 @@ def evaluate_published(
     the faces that have an answer, plus the matching report (see :func:`match_answers`) and, with
     ``against`` (a model reference), ``side_by_side``. ``name`` labels the answers (default: the file's stem).
     """
-    from ..evaluate import check_limit, default_split, predict_faces
+    from ..evaluate import predict_faces
 
-    check_limit(limit)
     af = read_answers(answers, key_column=key_column, answer_column=answer_column,
                       gt_column=gt_column)
-    fs = data if isinstance(data, FaceSet) else load_dataset(data, labels="fer2013" if labels == "answers" else labels)
-    if split == "auto":
-        split = default_split(fs)
-    fs = fs.get_split(split)
-    if limit is not None:
-        fs = fs.subset(np.arange(len(fs)) < limit)
+    sel = select_faces(data, split=split, limit=limit, labels="fer2013" if labels == "answers" else labels)
+    fs, split = sel.faces, sel.split
     # With FER+ labels, the split's names before faces without a majority were left out: answers for
     # those faces are then reported as such, not as answers naming no face.
     split_names = None
     if labels == "ferplus" and not isinstance(data, FaceSet) and limit is None:
-        split_names = load_dataset(data).get_split(split).names
+        split_names = select_faces(data, split=split).faces.names
     m = match_answers(af, fs, match_on=match_on, top_k=top_k, separator=separator,
                       labels_from_file=labels == "answers", split_names=split_names)
     if len(m.faces) == 0:
-        raise EdgeemoError(f"{af.path}: none of the {len(fs)} faces of {fs.source} ({split or 'all'}) has an "
+        raise EdgeemoError(f"{af.path}: none of the {len(fs)} faces of {fs.source} ({split}) has an "
                            "answer with a usable label")
     res = classification_metrics(m.faces.labels, m.pred)
     name = name or Path(af.path).stem
     res.update({
-        "model": name, "backend": "published", "data": fs.source, "split": split or "all", "labels": labels,
+        "model": name, "backend": "published", "data": fs.source, "split": split, "labels": labels,
         "labels_description": label_set_name(labels), "dropped": m.faces.dropped, **m.info,
     })
     if against is not None:

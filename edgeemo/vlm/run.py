@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..data import FaceSet, load_dataset
+from ..data import FaceSet
 from ..errors import DataError, EdgeemoError
 from ..labels import CLASSES, label_set_name
 from ..metrics import classification_metrics
+from ..selection import select_faces
+from ..timing import summarize_seconds
 from .cache import DEFAULT_CACHE, Answer, ResponseCache, cache_key
 from .images import DEFAULT_SIZE, data_url, image_hash, to_rgb
 from .parse import INVALID, REFUSAL
@@ -41,19 +44,6 @@ def pick_examples(fs: FaceSet, shots: int, seed: int = 0) -> tuple[np.ndarray, n
         idx += sorted(rng.choice(members, size=shots, replace=False).tolist())
     idx_arr = np.asarray(idx, dtype=np.int64)
     return pool.images[idx_arr], pool.labels[idx_arr]
-
-
-def _stats(values: list[float]) -> dict | None:
-    if not values:
-        return None
-    a = np.asarray(values, dtype=np.float64)
-    pct = {f"p{q}_s": float(np.percentile(a, q)) for q in (50, 90, 95, 99)}
-    return {"mean_s": float(a.mean()), "std_s": float(a.std()), **pct, "max_s": float(a.max())}
-
-
-def _mean(values: list) -> float | None:
-    vals = [v for v in values if v is not None]
-    return float(np.mean(vals)) if vals else None
 
 
 def make_backend(backend: str, model: str, **kw):
@@ -106,73 +96,96 @@ def vlm_evaluate(
     ``response_format``, ``detail``, ``price_in``, ``price_out``, ``max_cost`` (openai).
     ``cache=None`` keeps answers in memory only.
     """
-    from ..evaluate import check_limit, default_split
-
-    check_limit(limit)
     t_start = time.perf_counter()
-    full = data if isinstance(data, FaceSet) else load_dataset(data, labels=labels)
-    if split == "auto":
-        split = default_split(full)
-    fs = full.get_split(split)
-    if limit is not None:
-        fs = fs.subset(np.arange(len(fs)) < limit)
-    if len(fs) == 0:
-        raise EdgeemoError(f"{fs.source}: no labelled faces to evaluate")
+    sel = select_faces(data, split=split, limit=limit, labels=labels)
     if batch_size < 1 or concurrency < 1:
         raise EdgeemoError("--batch-size and --concurrency must be at least 1")
     if backend == "llava":
         batch_size = 1  # one face per prompt: LLaVA is trained on single images
-
-    ex_imgs, ex_labels = pick_examples(full, shots, seed) if shots else (np.zeros((0, 1, 1), np.uint8), [])
+    ex_imgs, ex_labels = pick_examples(sel.full, shots, seed) if shots else (np.zeros((0, 1, 1), np.uint8), [])
     template_name = str(prompt) if prompt else ("single" if backend == "llava" else "batch")
-    spec = PromptSpec(load_template(template_name), CLASSES,
-                      [Example(image_hash(im), int(lab)) for im, lab in zip(ex_imgs, ex_labels)])
-    spec.text(1)  # fail early on a bad template
-
+    spec = _prompt_spec(template_name, ex_imgs, ex_labels)
     be = make_backend(backend, str(model), mmproj=mmproj, seed=seed, image_size=image_size,
                       batch_api=batch_api, **backend_options)
+    be.resume_hint = RESUME_HINT if cache is not None else NO_CACHE_HINT
     store = ResponseCache(cache if cache is not None else ":memory:")
+    ask = _Ask(be, sel.faces, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, progress)
     try:
-        params = {**be.params(), "image_size": image_size, "batch_size": batch_size}
-        hashes = [image_hash(im) for im in fs.images]
-        ident, pfp = be.identity(), spec.fingerprint()
-        keys = [cache_key(v=CACHE_VERSION, id=ident, prompt=pfp, image=h, params=params) for h in hashes]
-        answers: list[Answer | None] = [None] * len(fs)
-        if not refresh:
-            hit = store.get_many(keys)
-            for i, k in enumerate(keys):
-                answers[i] = hit.get(k)
+        answers, keys = _cached_answers(ask, store, refresh)
         todo = [i for i, a in enumerate(answers) if a is None]
-        cache_hits = len(fs) - len(todo)
         model_name = Path(str(model)).name if backend == "llava" else str(model)
-
-        def save(i: int, ans: Answer) -> None:
-            answers[i] = ans
-            store.put(keys[i], ans, model=model_name, image_hash=hashes[i])
-
-        if backend == "llava":
-            _run_local(be, fs, todo, spec, ex_imgs, image_size, save, progress)
-        elif batch_api and todo:
-            from .batch_api import run_batch_api
-
-            run_batch_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, keys, store, save,
-                          poll_s=batch_poll_s)
-        else:
-            _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, save, progress)
-
+        _ask_model(ask, todo, answers, keys, store, model_name, batch_api, batch_poll_s)
         final: list[Answer] = [a for a in answers if a is not None]
-        if len(final) != len(fs):  # pragma: no cover - every path fills every answer or raises
+        if len(final) != len(sel.faces):  # pragma: no cover - every path fills every answer or raises
             raise EdgeemoError("some faces got no answer; run again to resume")
-        pred = np.array([a.label for a in final], dtype=np.int64)
-        res = classification_metrics(fs.labels, pred)
-        res.update(_summary(be, final, todo, cache_hits, fs, split, model_name, template_name, shots,
-                            image_size, batch_size, batch_api, store, t_start))
-        res.update(labels=labels, labels_description=label_set_name(labels))
+        res = classification_metrics(sel.faces.labels, np.array([a.label for a in final], dtype=np.int64))
+        new = [final[i] for i in todo]
+        res.update(_summary(ask, final, todo, sel, model_name, template_name, shots, store, t_start))
+        res.update(be.summary(final, new, batch_size=ask.batch_size, batch_api=batch_api))
         return res
     finally:
         store.close()
         if hasattr(be, "close"):
             be.close()
+
+
+def _prompt_spec(template_name: str, ex_imgs: np.ndarray, ex_labels) -> PromptSpec:
+    spec = PromptSpec(load_template(template_name), CLASSES,
+                      [Example(image_hash(im), int(lab)) for im, lab in zip(ex_imgs, ex_labels)])
+    spec.text(1)  # fail early on a bad template
+    return spec
+
+
+RESUME_HINT = "answers so far are cached: run again to resume"
+NO_CACHE_HINT = "answers were kept in memory only (--no-cache), so a new run starts over"
+
+
+@dataclass
+class _Ask:
+    """What asking the model for a set of faces needs."""
+
+    be: object
+    fs: FaceSet
+    spec: PromptSpec
+    ex_imgs: np.ndarray
+    ex_labels: list | np.ndarray
+    image_size: int
+    batch_size: int
+    concurrency: int
+    progress: bool
+
+
+def _cached_answers(ask: _Ask, store: ResponseCache, refresh: bool) -> tuple[list[Answer | None], list[str]]:
+    """One cache key per face, and the answers the cache already holds for them (none with ``refresh``)."""
+    params = {**ask.be.params(), "image_size": ask.image_size, "batch_size": ask.batch_size}
+    ident, pfp = ask.be.identity(), ask.spec.fingerprint()
+    keys = [cache_key(v=CACHE_VERSION, id=ident, prompt=pfp, image=image_hash(im), params=params)
+            for im in ask.fs.images]
+    answers: list[Answer | None] = [None] * len(keys)
+    if not refresh:
+        hit = store.get_many(keys)
+        answers = [hit.get(k) for k in keys]
+    return answers, keys
+
+
+def _ask_model(ask: _Ask, todo: list[int], answers: list, keys: list[str], store: ResponseCache, model_name: str,
+               batch_api: bool, batch_poll_s: float) -> None:
+    """Ask for every face in ``todo``, saving each answer (in ``answers`` and the cache) as it comes."""
+
+    def save(i: int, ans: Answer) -> None:
+        answers[i] = ans
+        store.put(keys[i], ans, model=model_name, image_hash=image_hash(ask.fs.images[i]))
+
+    if ask.be.name == "llava":
+        _run_local(ask.be, ask.fs, todo, ask.spec, ask.ex_imgs, ask.image_size, save, ask.progress)
+    elif batch_api and todo:
+        from .batch_api import run_batch_api
+
+        run_batch_api(ask.be, ask.fs, todo, ask.spec, ask.ex_imgs, ask.ex_labels, ask.image_size, ask.batch_size,
+                      keys, store, save, poll_s=batch_poll_s)
+    else:
+        _run_api(ask.be, ask.fs, todo, ask.spec, ask.ex_imgs, ask.ex_labels, ask.image_size, ask.batch_size,
+                 ask.concurrency, save, ask.progress)
 
 
 def _run_local(be, fs, todo, spec, ex_imgs, image_size, save, progress) -> None:
@@ -226,62 +239,41 @@ def _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, con
         raise stop
 
 
-def _summary(be, final, todo, cache_hits, fs, split, model_name, template_name, shots, image_size, batch_size,
-             batch_api, store, t_start) -> dict:
+def _summary(ask: _Ask, final: list[Answer], todo: list[int], sel, model_name: str, template_name: str,
+             shots: int, store: ResponseCache, t_start: float) -> dict:
+    """What every backend reports: answers, their statuses and latency, calls and cache use."""
     n = len(final)
     statuses = [a.status for a in final]
-    todo_set = set(todo)
-    new = [final[i] for i in range(n) if i in todo_set]
-    out = {
+    new = [final[i] for i in todo]
+    latencies = [a.latency_s for a in final if a.latency_s is not None]
+    return {
         "model": model_name,
-        "backend": be.name,
-        "data": fs.source,
-        "split": split or "all",
-        "dropped": fs.dropped,
+        "backend": ask.be.name,
+        "data": sel.faces.source,
+        "split": sel.split,
+        "labels": sel.labels,
+        "labels_description": label_set_name(sel.labels),
+        "dropped": sel.faces.dropped,
         "prompt": template_name,
         "shots": shots,
-        "image_size": image_size,
-        **be.params(),
+        "image_size": ask.image_size,
+        **ask.be.params(),
         "invalid_answers": statuses.count(INVALID),
         "refusals": statuses.count(REFUSAL),
         "invalid_rate": statuses.count(INVALID) / n,
         "refusal_rate": statuses.count(REFUSAL) / n,
-        "model_calls": be.model_calls,
-        "cache_hits": cache_hits,
+        "model_calls": ask.be.model_calls,
+        "cache_hits": n - len(todo),
         "new_answers": len(todo),
         "cache": str(store.path),
-        "latency": _stats([a.latency_s for a in final if a.latency_s is not None]),
-        "first_answer_s": final[todo[0]].latency_s if todo else None,
+        "latency": summarize_seconds(latencies) if latencies else None,
+        "first_answer_s": new[0].latency_s if new else None,
         "tokens": {
             "prompt": int(round(sum(a.info.get("prompt_tokens") or 0 for a in new))),
             "completion": int(round(sum(a.info.get("completion_tokens") or 0 for a in new))),
         },
         "seconds": time.perf_counter() - t_start,
     }
-    if be.name == "llava":
-        out.update({
-            "cost_usd": 0.0,
-            "ttft_s": _mean([a.info.get("ttft_s") for a in final]),
-            "tokens_per_s": _mean([a.info.get("tokens_per_s") for a in final]),
-            "prompt_eval_s": _mean([a.info.get("prompt_eval_s") for a in final]),
-            "llama_cpp": be.stats(),
-        })
-    else:
-        price = be.price
-        costs = [a.info.get("cost_usd") for a in final]
-        out.update({
-            "batch_size": batch_size,
-            "batch_api": batch_api,
-            "cost_usd": None if price is None else be.budget.spent,
-            "cost_usd_all_answers": None if price is None or any(c is None for c in costs) else float(sum(costs)),
-            "price": None if price is None else {"usd_per_1m_in": price.usd_in, "usd_per_1m_out": price.usd_out,
-                                                 "source": price.source},
-            "tokens": {"prompt": be.stats.tokens_in, "completion": be.stats.tokens_out},  # split requests too
-            "retries": be.stats.retries,
-            "batch_splits": be.stats.splits,
-            "errors": dict(be.stats.errors),
-        })
-    return out
 
 
 def estimate_run(model: str, n_images: int, *, batch_size: int = 20, image_size: int = DEFAULT_SIZE,
