@@ -8,11 +8,12 @@ cover; GPT-4V's accuracy on those faces is drawn as a horizontal line and the cr
     python benchmarks/data_size_curve.py --data ../shared/data/fer2013.npz \
         --answers ../shared/data/gpt4v-emotion/ferplus_label-gpt4v.csv
 
-Compute is bounded for a CPU: each run shows 15 passes over its subset (at least 3,000 and at most
-15,000 faces, so 1,400 faces and more get fewer passes), with bf16 autocast, one thread, and is
+Compute is bounded for a CPU: each run shows 60 passes over its subset (at least 20,000 and at most
+120,000 faces, so 3,500 faces and more get fewer passes), with bf16 autocast, one thread, and is
 scored once; ``all`` is the committed full-data checkpoint (benchmarks/weights/MODEL.pt, trained on its
 own, longer schedule). Results go to benchmarks/results/data_size_curve.{json,png} after every
-run; a re-run skips the runs already there (resume), ``--plot-only`` redraws.
+run; a re-run skips the runs already there (resume), ``--plot-only`` redraws. To use more cores, run
+one process per model (``--models edgenet --out DIR/edgenet``) and join them with ``--merge``.
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ from edgeemo.version import code_version
 ROOT = Path(__file__).resolve().parent
 # "full": all of Training under the same bounded budget (a control: what the budget, not the data, allows);
 # "all": the committed checkpoint trained on all of Training on its full schedule.
-SIZES = (70, 140, 350, 700, 1400, 3500, 7000, "full", "all")
+SIZES = (70, 140, 350, 700, 1400, 3500, 7000, "all")  # "full" on request (--sizes)
 NAMED = ("full", "all")
 MODELS = ("cnn2", "edgenet")
 SELECT_FACES = 700  # stratified PublicTest sample for checkpoint selection
 SELECT_AT = [0.7, 1.0]  # fractions of the run at which the selection faces are scored
 # faces shown in training (with repeats) = passes × size, clipped; bf16 autocast halves the CPU time
-BUDGET = {"passes": 15, "min_samples": 3000, "max_samples": 15000, "max_batch": 64, "lr_scale": 1.0,
+BUDGET = {"passes": 60, "min_samples": 20000, "max_samples": 120000, "max_batch": 64, "lr_scale": 1.0,
           "autocast": "bfloat16"}
 
 
@@ -53,11 +54,11 @@ def seeds_for(size) -> list[int]:
     """Several seeds where one subset is a noisy sample of the data, one where it is not."""
     if size in NAMED:
         return [0]
-    return [0, 1, 2] if size <= 140 else [0, 1] if size <= 350 else [0]
+    return [0, 1] if size <= 140 else [0]
 
 
 def train_samples(size: int) -> int:
-    """Faces shown in training (with repeats): 15 passes over the subset, at least 3,000, at most 15,000."""
+    """Faces shown in training (with repeats): 60 passes over the subset, at least 20,000, at most 120,000."""
     return int(min(max(BUDGET["passes"] * size, BUDGET["min_samples"]), BUDGET["max_samples"]))
 
 
@@ -292,21 +293,42 @@ def _save(result: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def merge(result: dict | None, files: list[Path], config: dict) -> dict:
+    """Runs made in separate processes (e.g. one per model, ``--models X --out FILE``) joined into one
+    result; every file must have this configuration, and a run present twice is an error."""
+    points = list(result["points"]) if result else []
+    sources = []
+    for f in files:
+        other = json.loads(f.read_text())
+        if other["config"] != config:
+            sys.exit(f"{f} was made with another configuration; it cannot be merged")
+        result = result or {**other, "points": []}
+        points += other["points"]
+        sources.append({"file": f.name, "command": other["metadata"].get("command"), "runs": len(other["points"])})
+    keys = [(p["model"], str(p["size"]), p["seed"]) for p in points]
+    if len(set(keys)) != len(keys):
+        sys.exit("the same run appears in more than one file; merge each run once")
+    metadata = {**result["metadata"], "merged_from": sources, "command": "python " + " ".join(sys.argv)}
+    return {**result, "config": config, "points": points, "metadata": metadata}
+
+
 def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     json_path, png_path = out.with_suffix(".json"), out.with_suffix(".png")
     config = {"budget": BUDGET, "select_faces": SELECT_FACES, "select_at": SELECT_AT,
               "answers": Path(args.answers).name if args.answers else None}  # what the figures depend on
-    result = json.loads(json_path.read_text()) if json_path.exists() else None
-    if result and result["config"] != config and not args.fresh:
+    result = json.loads(json_path.read_text()) if json_path.exists() and not args.fresh else None
+    if result and result["config"] != config:
         result = keep_compatible(result, config, json_path)
-    if args.plot_only:
+    if args.merge:
+        result = merge(result, [Path(f) for f in args.merge], config)
+    if args.plot_only or args.merge:
         result["summary"] = summarize(result["points"], result["gpt4v"])
         _save(result, json_path)
         plot(result, png_path)
         print(f"wrote {png_path}")
         return
-    if not result or args.fresh:
+    if not result:
         result = {"config": config, "metadata": {}, "points": []}
     import torch
 
@@ -367,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(ROOT / "results" / "data_size_curve"))
     ap.add_argument("--fresh", action="store_true", help="Start over instead of resuming.")
     ap.add_argument("--plot-only", action="store_true", help="Redraw the PNG from the JSON.")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                    help="Join the runs of these result files (made with --models/--out in parallel) into --out.")
     run(ap.parse_args(argv))
 
 

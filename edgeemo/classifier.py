@@ -10,8 +10,8 @@ import numpy as np
 from .backends import Backend, open_backend
 from .errors import EdgeemoError
 from .faces import as_face_batch, check_batch_size
-from .model_files import locate_model
-from .precision import PRECISIONS, PrecisionChoice, open_default
+from .model_files import SHIPPED, locate_model
+from .precision import PRECISIONS, PrecisionChoice, open_shipped
 from .scoring import batched_logits
 
 
@@ -32,17 +32,18 @@ class EmotionClassifier:
     """Classify face crops with any edgeemo model file in any available runtime.
 
     >>> clf = EmotionClassifier("default")          # the shipped model (INT8 where faster), onnxruntime
+    >>> fast = EmotionClassifier("fast")             # the shipped fast model, a quarter of the compute
     >>> clf.predict_proba(faces)                     # N×7 probabilities
     """
 
     def __init__(self, model: str | Path = "default", backend: str = "auto", threads: int | None = None,
                  precision: str = "auto") -> None:
-        """``precision`` applies to the shipped model: ``auto`` runs INT8 where it is measured faster
-        on this machine (:mod:`edgeemo.precision`), ``fp32``/``int8`` force one. Any other model
-        file runs as it is; ``self.precision_choice`` says what ran and why."""
-        if str(model) == "default":
-            self.backend, self.precision_choice = open_default(precision, backend, threads)
-            self.path, self.origin = self.backend.path, "the shipped default model"
+        """``precision`` applies to the shipped models (``default``, ``fast``): ``auto`` runs INT8 where
+        it is measured faster on this machine (:mod:`edgeemo.precision`), ``fp32``/``int8`` force one.
+        Any other model file runs as it is; ``self.precision_choice`` says what ran and why."""
+        if str(model) in SHIPPED and not isinstance(model, Path):
+            self.backend, self.precision_choice = open_shipped(str(model), precision, backend, threads)
+            self.path, self.origin = self.backend.path, f"the shipped {model} model"
         else:
             loc = locate_model(model)
             self.path, self.origin = loc.path, loc.origin

@@ -146,7 +146,7 @@ def average(checkpoints, data, out, bn_faces, threads) -> None:
 
 @main.command("eval")
 @click.option("--model", "model_ref", default="default", show_default=True,
-              help="'default', a registry name with a trained checkpoint, or a model file.")
+              help="'default' or 'fast' (shipped), a registry name with a trained checkpoint, or a model file.")
 @click.option("--data", required=True, type=click.Path())
 @click.option("--split", default="auto", show_default=True,
               help="Training, PublicTest, PrivateTest or all; auto = PrivateTest when the data has splits.")
@@ -175,6 +175,7 @@ def eval_cmd(model_ref, data, split, backend, labels, limit, batch_size, threads
     _say_model(model_ref)
     res = evaluate(model_ref, data, split=None if split == "all" else split, labels=labels, backend=backend,
                    batch_size=batch_size, limit=limit, threads=threads)
+    console.print(f"ran {res['model_file']}: {res['precision_choice']}", soft_wrap=True)
     print_metrics(res, console)
     if json_out:
         _write_json(res, json_out)
@@ -202,8 +203,8 @@ def _model_cost(name: str) -> tuple[str, str]:
 
 @main.command()
 def models() -> None:
-    """List the model registry: input, training recipe and cost of each model, and the shipped default."""
-    from .model_files import DEFAULT_MODEL
+    """List the model registry: input, training recipe and cost of each model, and the shipped models."""
+    from .model_files import SHIPPED
     from .models import REGISTRY
     from .report import table as new_table
 
@@ -218,7 +219,8 @@ def models() -> None:
     console.print(table)
     if not _model_cost(next(iter(REGISTRY)))[0]:
         console.print("(parameters and multiply-adds need torch: pip install 'edgeemo[train]')")
-    console.print(f"default model: {DEFAULT_MODEL}")
+    for s in SHIPPED.values():
+        console.print(f"shipped '{s.name}': {s.summary} ({s.fp32}, {s.int8.name})", soft_wrap=True)
 
 
 @main.command()
@@ -238,7 +240,8 @@ def info(model_ref) -> None:
 
 @main.command()
 @click.option("--model", "model_ref", required=True,
-              help="'default', a registry name with a trained checkpoint, a .pt checkpoint or an FP32 .onnx file.")
+              help="'default', 'fast', a registry name with a trained checkpoint, a .pt checkpoint or an FP32 "
+                   ".onnx file.")
 @click.option("--format", "formats", multiple=True, default=("onnx",), show_default=True,
               help="onnx, openvino, tensorrt (repeat or comma-separate).")
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
@@ -271,7 +274,7 @@ def export(model_ref, formats, precisions, data, out, budget, calib_size, tta, r
 
 @main.command()
 @click.option("--model", "model_ref", default="default", show_default=True,
-              help="'default', a registry name with a trained checkpoint, a .pt or an FP32 .onnx file.")
+              help="'default', 'fast', a registry name with a trained checkpoint, a .pt or an FP32 .onnx file.")
 @click.option("--data", required=True, type=click.Path(), help="Labelled faces (fer2013.npz); also calibrates INT8.")
 @click.option("--format", "formats", multiple=True, default=("onnx,openvino",), show_default=True)
 @click.option("--precision", "precisions", multiple=True, default=("fp32,fp16,int8,bf16",), show_default=True,

@@ -28,7 +28,8 @@ def predict_faces(model: str | Path, fs: FaceSet, *, backend: str = "auto", batc
         seconds = time.perf_counter() - t0
         return pred, {"model": clf.meta.model, "model_file": str(clf.path), "model_resolved_from": clf.origin,
                       "backend": clf.backend.name, "execution_precision": clf.backend.execution_precision,
-                      "provider": clf.backend.provider, "precision": clf.meta.precision, "seconds": seconds}
+                      "provider": clf.backend.provider, "precision": clf.meta.precision,
+                      "precision_choice": clf.precision_choice.describe(), "seconds": seconds}
     finally:
         clf.close()
 

@@ -1,4 +1,4 @@
-"""Where model references point: ``default``, a registry name, or a file path.
+"""Where model references point: a shipped model (``default``, ``fast``), a registry name, or a file path.
 
 A registry name (``cnn2``) is looked up only in folders edgeemo was told about or ships with —
 ``$EDGEEMO_MODELS`` and the repository's ``benchmarks/weights`` — never in the working folder:
@@ -17,8 +17,28 @@ from .modelmeta import read_onnx_meta
 from .models import REGISTRY
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_MODEL = ASSETS / "edgenet.onnx"  # FP32
-DEFAULT_INT8_MODEL = ASSETS / "edgenet.int8.onnx"  # the same model, calibrated INT8
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A model that comes inside the package, as FP32 and calibrated INT8 ONNX of the same weights,
+    with ``record``, the build record (checkpoint, command, SHA-256 and PublicTest figures of both files)."""
+
+    name: str
+    fp32: Path
+    int8: Path
+    record: Path
+    summary: str
+
+
+SHIPPED: dict[str, ShippedModel] = {
+    "default": ShippedModel("default", ASSETS / "edgenet_ferplus.onnx", ASSETS / "edgenet_ferplus.int8.onnx",
+                            ASSETS / "default_model.json", "edgenet trained on FER+ votes, prior-adjusted"),
+    "fast": ShippedModel("fast", ASSETS / "fastnet.onnx", ASSETS / "fastnet.int8.onnx", ASSETS / "fast_model.json",
+                         "fastnet distilled from the FER+ edgenet, a quarter of its multiply-adds"),
+}
+DEFAULT_MODEL = SHIPPED["default"].fp32
+DEFAULT_INT8_MODEL = SHIPPED["default"].int8
 MODELS_ENV = "EDGEEMO_MODELS"
 REGISTRY_NAMES: tuple[str, ...] = tuple(REGISTRY)  # the models `edgeemo train` can train
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "benchmarks" / "weights"  # source checkouts
@@ -42,17 +62,19 @@ def search_dirs() -> list[tuple[Path, str]]:
 
 
 def locate_model(ref: str | Path) -> ResolvedModel:
-    """Turn ``default``, a registry name (``cnn2``) or a path into an existing model file.
+    """Turn a shipped name (``default``, ``fast``: its FP32 file), a registry name (``cnn2``) or a path
+    into an existing model file.
 
     A registry name finds ``<dir>/<name>/best.pt`` or ``<dir>/<name>.pt`` in ``$EDGEEMO_MODELS``,
     then the repository's ``benchmarks/weights``. A checkpoint ``edgeemo train`` wrote under
     ``runs/`` is used by naming it: ``--model runs/cnn2/best.pt``.
     """
     ref_s = str(ref)
-    if ref_s == "default":
-        if not DEFAULT_MODEL.exists():
-            raise ModelFileError(f"the shipped default model {DEFAULT_MODEL} is missing; reinstall edgeemo")
-        return ResolvedModel(DEFAULT_MODEL, "the shipped default model", True)
+    if ref_s in SHIPPED and not isinstance(ref, Path):
+        shipped = SHIPPED[ref_s]
+        if not shipped.fp32.exists():
+            raise ModelFileError(f"the shipped {ref_s} model {shipped.fp32} is missing; reinstall edgeemo")
+        return ResolvedModel(shipped.fp32, f"the shipped {ref_s} model", True)
     if ref_s.lower() in REGISTRY_NAMES and not isinstance(ref, Path):
         name = ref_s.lower()
         tried = []
@@ -71,7 +93,7 @@ def locate_model(ref: str | Path) -> ResolvedModel:
         return ResolvedModel(path, "the file given")
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder; give a model file (.onnx, .xml, .engine or .pt) inside it")
-    raise ModelFileError(f"{ref_s}: no such model file, and not 'default' or one of {', '.join(REGISTRY_NAMES)}")
+    raise ModelFileError(f"{ref_s}: no such model file, and not one of {', '.join((*SHIPPED, *REGISTRY_NAMES))}")
 
 
 def resolve_model(ref: str | Path) -> Path:
@@ -82,6 +104,9 @@ def resolve_model(ref: str | Path) -> Path:
 def describe_model(ref: str | Path) -> str:
     """One line saying which file a reference resolved to and from where (printed by the commands)."""
     loc = locate_model(ref)
+    if str(ref) in SHIPPED and not isinstance(ref, Path):
+        s = SHIPPED[str(ref)]
+        return f"model {ref}: {loc.origin}, {s.summary} ({s.fp32.name}, {s.int8.name}; INT8 where measured faster)"
     return f"model {ref}: {loc.path} ({loc.origin})"
 
 

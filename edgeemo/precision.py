@@ -1,7 +1,7 @@
-"""Which precision of the shipped model to run: INT8 where it is measured faster on this machine.
+"""Which precision of a shipped model to run: INT8 where it is measured faster on this machine.
 
-edgeemo ships its default model twice, FP32 and calibrated INT8 (same labels, same
-preprocessing; INT8 scores within noise of FP32 on FER2013). ``precision="auto"`` times both
+edgeemo ships each of its models (``default``, ``fast``) twice, FP32 and calibrated INT8 (same labels,
+same preprocessing; INT8 scores within noise of FP32). ``precision="auto"`` times both
 side by side on this machine, one face at a time with the runtime and threads asked for, and
 runs INT8 when it is clearly faster (at most :data:`INT8_IF_RATIO` of FP32's median), else FP32.
 The decision is cached per machine, runtime, threads and model files, so it is measured once.
@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import EdgeemoError
 from .filehash import file_sha256
-from .model_files import DEFAULT_INT8_MODEL, DEFAULT_MODEL
+from .model_files import SHIPPED, ShippedModel
 
 PRECISIONS = ("auto", "fp32", "int8")
 INT8_IF_RATIO = 0.9  # INT8 must be at least 10% faster: FP32 is the exact reference
@@ -52,13 +52,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "edgeemo")
 
 
-def _machine_key(backend, threads: int | None) -> str:
+def _machine_key(backend, threads: int | None, shipped: ShippedModel = SHIPPED["default"]) -> str:
     from .hardware import cpu_info
 
     cpu = cpu_info()
     ident = [cpu["model"], cpu["arch"], cpu["logical_cores"], cpu["flags"], platform.system(), backend.name,
              backend.provider, backend.runtime_version(), threads or 0,
-             file_sha256(DEFAULT_MODEL), file_sha256(DEFAULT_INT8_MODEL)]
+             file_sha256(shipped.fp32), file_sha256(shipped.int8)]
     return hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()[:24]
 
 
@@ -95,33 +95,34 @@ def time_both(fp32, int8) -> tuple[float, float]:
     return res["fp32"]["p50"], res["int8"]["p50"]
 
 
-def open_default(precision: str = "auto", backend: str = "auto", threads: int | None = None):
-    """Open the shipped model at ``precision`` (``auto``, ``fp32``, ``int8``); returns
+def open_shipped(name: str = "default", precision: str = "auto", backend: str = "auto", threads: int | None = None):
+    """Open the shipped model ``name`` at ``precision`` (``auto``, ``fp32``, ``int8``); returns
     (backend, :class:`PrecisionChoice`)."""
     from .backends import open_backend
 
     if precision not in PRECISIONS:
         raise EdgeemoError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    shipped = SHIPPED[name]
     kwargs = {"threads": threads} if threads else {}
-    if precision != "auto" or not DEFAULT_INT8_MODEL.exists():
-        path = DEFAULT_INT8_MODEL if precision == "int8" else DEFAULT_MODEL
+    if precision != "auto" or not shipped.int8.exists():
+        path = shipped.int8 if precision == "int8" else shipped.fp32
         if not path.exists():
             raise EdgeemoError(f"the shipped {precision.upper()} model {path} is missing; reinstall edgeemo")
         return open_backend(path, backend, **kwargs), PrecisionChoice(precision, str(path), "asked")
-    fp32 = open_backend(DEFAULT_MODEL, backend, **kwargs)
-    key = _machine_key(fp32, threads)
+    fp32 = open_backend(shipped.fp32, backend, **kwargs)
+    key = _machine_key(fp32, threads, shipped)
     cached = _read_cache(key)
     if cached:
         fp32_ms, int8_ms, how = float(cached["fp32_ms"]), float(cached["int8_ms"]), "cached"
-        int8 = open_backend(DEFAULT_INT8_MODEL, backend, **kwargs) if int8_ms <= INT8_IF_RATIO * fp32_ms else None
+        int8 = open_backend(shipped.int8, backend, **kwargs) if int8_ms <= INT8_IF_RATIO * fp32_ms else None
     else:
-        int8 = open_backend(DEFAULT_INT8_MODEL, backend, **kwargs)
+        int8 = open_backend(shipped.int8, backend, **kwargs)
         fp32_ms, int8_ms = time_both(fp32, int8)
         how = "measured"
         _write_cache(key, {"fp32_ms": fp32_ms, "int8_ms": int8_ms})
     if int8 is not None and int8_ms <= INT8_IF_RATIO * fp32_ms:
         fp32.close()
-        return int8, PrecisionChoice("int8", str(DEFAULT_INT8_MODEL), how, fp32_ms, int8_ms)
+        return int8, PrecisionChoice("int8", str(shipped.int8), how, fp32_ms, int8_ms)
     if int8 is not None:
         int8.close()
-    return fp32, PrecisionChoice("fp32", str(DEFAULT_MODEL), how, fp32_ms, int8_ms)
+    return fp32, PrecisionChoice("fp32", str(shipped.fp32), how, fp32_ms, int8_ms)

@@ -34,10 +34,26 @@ def test_batching_gives_the_same_answers():
 def test_default_model_accuracy_on_privatetest(fer_npz):
     from edgeemo.evaluate import evaluate
 
-    res = evaluate("default", fer_npz, split="PrivateTest")
-    assert res["n"] == 3573
-    # The shipped model measures 70.25% (benchmarks/results/); the project's bar is 70%.
-    assert res["accuracy"] >= 0.70, res["accuracy"]
+    res = evaluate("default", fer_npz, split="PrivateTest", labels="ferplus")
+    assert res["n"] == 3136
+    # The shipped default measures 84.5% on the FER+ majority (README, "Models trained on FER+ votes");
+    # GPT-4V's published answers score 68.3% on these faces.
+    assert res["accuracy"] >= 0.84, res["accuracy"]
+
+
+def test_fer_label_edgenet_keeps_its_bar_by_name(fer_npz):
+    pytest.importorskip("torch", reason="the registry checkpoint needs the 'train' extra (torch)")
+    from edgeemo.evaluate import evaluate
+
+    res = evaluate("edgenet", fer_npz, split="PrivateTest")
+    assert res["n"] == 3573 and res["accuracy"] >= 0.70, res["accuracy"]  # measured 70.25%
+
+
+def test_fast_model_accuracy_on_privatetest(fer_npz):
+    from edgeemo.evaluate import evaluate
+
+    res = evaluate("fast", fer_npz, split="PrivateTest", labels="ferplus")
+    assert res["model"] == "fastnet" and res["accuracy"] >= 0.78, res["accuracy"]  # measured 79.3% (INT8)
 
 
 def test_choose_backend_by_suffix(tmp_path):

@@ -45,3 +45,24 @@ def test_crossover_is_interpolated_on_log_size_between_the_means():
     full = dsc.summarize(points[:3] + [_point("m", 28000, 0, 0.7, 0.7, size="all")], {"fer2013": {"accuracy": 0.6}})
     cross = full["m"]["crossover"]["fer2013"]  # reached only by the full schedule: no size is interpolated
     assert cross["first_size_at_or_above"] == 28000 and cross["interpolated_size"] is None and "budget" in cross["note"]
+
+
+def test_runs_made_in_parallel_processes_merge_into_one_curve(tmp_path):
+    import json
+
+    config = {"budget": dsc.BUDGET, "select_faces": dsc.SELECT_FACES, "select_at": dsc.SELECT_AT, "answers": "a.csv"}
+    gpt = {"fer2013": {"accuracy": 0.5, "n": 10}, "ferplus": {"accuracy": 0.6, "n": 9}}
+    for model in ("cnn2", "edgenet"):
+        doc = {"config": config, "metadata": {"command": f"python x --models {model}"}, "gpt4v": gpt,
+               "points": [_point(model, 70, 0, 0.3, 0.3), _point(model, 7000, 0, 0.6, 0.7)]}
+        (tmp_path / f"{model}.json").write_text(json.dumps(doc))
+    dsc.main(["--data", "unused.npz", "--answers", "a.csv", "--fresh", "--out", str(tmp_path / "all"),
+              "--merge", str(tmp_path / "cnn2.json"), str(tmp_path / "edgenet.json")])
+    merged = json.loads((tmp_path / "all.json").read_text())
+    assert len(merged["points"]) == 4 and set(merged["summary"]) == {"cnn2", "edgenet"}
+    assert [s["runs"] for s in merged["metadata"]["merged_from"]] == [2, 2]
+    assert merged["summary"]["edgenet"]["crossover"]["fer2013"]["first_size_at_or_above"] == 7000
+    assert (tmp_path / "all.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="more than one file"):  # the same run twice
+        dsc.main(["--data", "u.npz", "--answers", "a.csv", "--fresh", "--out", str(tmp_path / "twice"),
+                  "--merge", str(tmp_path / "cnn2.json"), str(tmp_path / "cnn2.json")])

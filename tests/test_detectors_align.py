@@ -26,15 +26,17 @@ def test_shipped_yunet_is_the_published_file_with_its_licence_and_notice():
     assert "Apache License" in (YUNET_FILE.parent / "LICENSE").read_text()
 
 
-def test_package_data_ships_the_detector_and_both_model_files():
+def test_package_data_ships_the_detector_and_every_shipped_model_file():
     import tomllib
 
     root = Path(__file__).resolve().parent.parent
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["edgeemo"]
     pkg = root / "edgeemo"
     shipped = {p.relative_to(pkg).as_posix() for pat in patterns for p in pkg.glob(pat)}
-    assert {"assets/yunet/yunet_s_640_640.onnx", "assets/yunet/LICENSE", "assets/yunet/NOTICE",
-            "assets/edgenet.onnx", "assets/edgenet.int8.onnx"} <= shipped
+    from edgeemo.model_files import SHIPPED
+
+    models = {f"assets/{f.name}" for s in SHIPPED.values() for f in (s.fp32, s.int8, s.record)}
+    assert {"assets/yunet/yunet_s_640_640.onnx", "assets/yunet/LICENSE", "assets/yunet/NOTICE", *models} <= shipped
 
 
 def test_a_damaged_or_swapped_detector_file_is_refused(tmp_path, monkeypatch):

@@ -56,7 +56,7 @@ def _print_summary(console, run, analyzer) -> None:
               help="Detect on images downscaled to this width (0 = full size).")
 @click.option("--min-face", type=click.IntRange(min=1), default=None,
               help="Smallest face side in pixels [detector's default].")
-@click.option("--model", default="default", show_default=True, help="'default' or a model file.")
+@click.option("--model", default="default", show_default=True, help="'default', 'fast' (shipped) or a model file.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto", show_default=True,
               help="The shipped model's FP32 or INT8 file; auto = INT8 where measured faster here.")
 @click.option("--backend", default="auto", show_default=True)

@@ -18,7 +18,7 @@ from ..errors import EdgeemoError, ModelFileError
 from ..export.cache import Artifact, ArtifactCache, cache_folder
 from ..export.pipeline import export_artifacts, source_identity
 from ..filehash import file_sha256
-from ..model_files import REGISTRY_NAMES, ModelIdentity, resolve_model
+from ..model_files import REGISTRY_NAMES, SHIPPED, ModelIdentity, resolve_model
 
 
 @dataclass
@@ -52,8 +52,9 @@ def resolve_sources(models: list[str]) -> list[ModelSource]:
         except EdgeemoError as exc:
             out.append(ModelSource(ref, status="failed", reason=str(exc), label=ref))
             continue
-        seen[ident.name] = seen.get(ident.name, 0) + 1
-        label = ident.name if seen[ident.name] == 1 else f"{ident.name} ({ident.cache_key()[:8]})"
+        name = f"{ident.name} ({ref})" if ref in SHIPPED else ident.name  # the shipped default is an edgenet too
+        seen[name] = seen.get(name, 0) + 1
+        label = name if seen[name] == 1 else f"{name} ({ident.cache_key()[:8]})"
         out.append(ModelSource(ref, path, ident, label=label))
     return out
 

@@ -16,7 +16,8 @@ def _stop_on_sigterm(signum, frame) -> None:
 @click.command("demo")
 @click.option("--source", default="0", show_default=True,
               help="Camera index, video file, rtsp:// or http:// URL, or a folder of images.")
-@click.option("--model", "model", default="default", show_default=True, help="'default' or a model file.")
+@click.option("--model", "model", default="default", show_default=True,
+              help="'default', 'fast' (shipped) or a model file.")
 @click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino, tensorrt, ...")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Inference threads [default: the runtime's choice].")

@@ -52,9 +52,9 @@ REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("edgenet", "edgenet:EdgeNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
-                  "edgeemo's default: residual 4-stage CNN, ~100 M MACs"),
+                  "edgeemo's residual 4-stage CNN, ~100 M MACs (the shipped default, trained on FER+ votes)"),
         ModelSpec("fastnet", "edgenet:FastNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
-                  "edgeemo's fast model: edgenet at a quarter of the width, ~25 M MACs"),
+                  "edgenet at half the width per stage, ~25 M MACs (the shipped 'fast' model)"),
         ModelSpec("cnn1", "cnn:CNN1", FER_GRAY, Recipe(epochs=30, lr=0.05),
                   "paper's small custom CNN: 3 conv stages + FC"),
         ModelSpec("cnn2", "cnn:CNN2", FER_GRAY, Recipe(epochs=40, lr=0.05),
