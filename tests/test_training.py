@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
 
+from edgeemo.errors import EdgeemoError  # noqa: E402
 from edgeemo.models import REGISTRY, build_model  # noqa: E402
 from edgeemo.models.complexity import count_macs, count_params  # noqa: E402
 from edgeemo.training.checkpoint import load_checkpoint, load_init_weights, save_checkpoint  # noqa: E402
@@ -78,6 +79,9 @@ def test_same_seed_same_weights_and_resume_is_exact(fer_npz, tmp_path):
         for k in wa:
             assert torch.equal(wa[k], wo[k]), k
     assert [h["epoch"] for h in c.history] == [0, 1]
+    with pytest.raises(EdgeemoError, match="run of 2 epochs; resume it with --epochs 2"):
+        train(make_config("cnn1", epochs=3, limit=256, batch_size=64, lr=0.01, seed=3, patience=99), fer_npz,
+              tmp_path / "c", resume=True, progress=False, log=lambda s: None)
     hist = json.loads((tmp_path / "a" / "history.json").read_text())
     assert [h["epoch"] for h in hist] == [0, 1]
 

@@ -220,7 +220,8 @@ class _Run:
     history: list[dict] = field(default_factory=list)
 
     def train_state(self, epoch: int) -> dict:
-        return {"config": {"model": self.cfg.model}, "epoch": epoch, "best_acc": self.best_acc,
+        return {"config": {"model": self.cfg.model, "epochs": self.cfg.epochs}, "epoch": epoch,
+                "best_acc": self.best_acc,
                 "best_epoch": self.best_epoch, "stale": self.stale, "history": self.history,
                 "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                 "torch_gen": self.gen.get_state(), "np_rng": self.np_rng.bit_generator.state,
@@ -232,6 +233,9 @@ class _Run:
         st = ck["train_state"]
         if st["config"]["model"] != self.cfg.model:
             raise EdgeemoError(f"{last_path} is a {st['config']['model']} run; cannot resume it as {self.cfg.model}")
+        if st["config"].get("epochs", self.cfg.epochs) != self.cfg.epochs:  # the schedule was laid out for them
+            raise EdgeemoError(f"{last_path} is a run of {st['config']['epochs']} epochs; resume it with --epochs "
+                               f"{st['config']['epochs']}, or start a new run (--no-resume, or another --out)")
         self.model.load_state_dict(ck["state_dict"])
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
