@@ -46,3 +46,13 @@ def test_tables_written_to_a_pipe_keep_every_column_whole(tmp_path):
         assert "…" not in proc.stdout, proc.stdout
         assert max(len(line) for line in proc.stdout.splitlines()) > 40
     assert "macro precision" in proc.stdout and "balanced acc." in proc.stdout  # eval's headers, whole
+
+
+def test_model_names_in_the_help_come_from_the_registry():
+    from edgeemo.models import PAPER_MODELS, REGISTRY
+
+    res = CliRunner().invoke(main, ["train", "--help"], terminal_width=200)
+    assert res.exit_code == 0 and f"Registry name: {', '.join(REGISTRY)} " in res.output
+    res = CliRunner().invoke(main, ["bench", "--help"], terminal_width=200)
+    assert f"[default: {','.join(('default', *PAPER_MODELS))}]" in res.output
+    assert set(PAPER_MODELS) <= set(REGISTRY)
