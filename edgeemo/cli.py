@@ -13,6 +13,7 @@ from . import __version__
 from .cliargs import csv_list
 from .console_log import make_console, styled
 from .errors import EdgeemoError
+from .models import REGISTRY
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -69,7 +70,8 @@ def _say_model(ref) -> None:
 
 
 @main.command()
-@click.option("--model", "model_name", required=True, help="Registry name: edgenet, cnn1, cnn2, resnet50, vgg16.")
+@click.option("--model", "model_name", required=True,
+              help=f"Registry name: {', '.join(REGISTRY)} ('edgeemo models' describes them).")
 @click.option("--data", required=True, type=click.Path(), help="fer2013.npz, Kaggle fer2013.csv or an image folder.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: runs/MODEL].")
 @click.option("--epochs", type=POSITIVE, default=None, help="Override the model's recipe.")
@@ -205,7 +207,6 @@ def _model_cost(name: str) -> tuple[str, str]:
 def models() -> None:
     """List the model registry: input, training recipe and cost of each model, and the shipped models."""
     from .model_files import SHIPPED
-    from .models import REGISTRY
     from .report import table as new_table
 
     cols = ("name", "params", "MMACs", "input", "recipe (edgeemo train defaults)", "description")

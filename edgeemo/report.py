@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from .console_log import make_console
 from .labels import label_set_name
 
 
@@ -44,7 +45,7 @@ def metrics_tables(res: dict) -> list[Table]:
 
 
 def print_metrics(res: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     for t in metrics_tables(res):
         console.print(t)
 

@@ -108,3 +108,28 @@ def function_lengths(path: Path) -> list[tuple[int, str]]:
 def test_functions_in_the_restructured_files_are_short():
     long = [(f, name, n) for f in SHORT_FUNCTION_FILES for n, name in function_lengths(PKG / f) if n > MAX_LINES]
     assert long == [], long
+
+
+def _class_members(path: Path, cls: str) -> set[str]:
+    """Names a class defines: class attributes, methods and properties, and ``self.X`` it assigns."""
+    node = next(n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef) and n.name == cls)
+    names = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
+    names |= {t.id for n in node.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    names |= {t.attr for n in ast.walk(node) if isinstance(n, ast.Assign) for t in n.targets
+              if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"}
+    return names
+
+
+def test_vlm_backends_share_one_interface_and_the_run_never_asks_which_one_it_has():
+    """vlm_evaluate works through what every backend has (its summary included); it branches on what a
+    backend declares (one face per prompt or many), never on a backend's name, outside the factory."""
+    used = {"name", "one_face_per_prompt", "model_name", "model_calls", "resume_hint", "identity", "params",
+            "summary"}
+    for rel, cls in (("vlm/llava.py", "LlavaBackend"), ("vlm/openai_backend.py", "OpenAIBackend")):
+        missing = used - _class_members(PKG / rel, cls) - {"resume_hint"}  # vlm_evaluate sets resume_hint
+        assert not missing, (cls, missing)
+    for fn in ast.walk(ast.parse((PKG / "vlm" / "run.py").read_text())):
+        if isinstance(fn, ast.FunctionDef) and fn.name != "make_backend":
+            for cmp in (n for n in ast.walk(fn) if isinstance(n, ast.Compare)):
+                names = {c.value for c in (cmp.left, *cmp.comparators) if isinstance(c, ast.Constant)}
+                assert not names & {"llava", "openai"}, f"{fn.name}: {ast.unparse(cmp)}"

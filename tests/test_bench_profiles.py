@@ -76,6 +76,8 @@ def test_unknown_device_lists_the_known_ones():
         P.load_profile("toaster")
     msg = str(exc.value)
     assert "unknown device 'toaster'" in msg and "cpu, intel, jetson, rpi" in msg and "devices/toaster.toml" in msg
+    shipped = P.PACKAGE_DIR / "cpu.toml"  # the profile to start from: named where it really is
+    assert f"(copy {shipped})" in msg and shipped.is_file()
 
 
 def test_detection_on_board_file_trees(tmp_path):

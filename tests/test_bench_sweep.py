@@ -17,9 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgeemo.cli import main
-from edgeemo.errors import ModelFileError
 from edgeemo.evaluate import evaluate
-from edgeemo.model_files import DEFAULT_MODEL, REGISTRY_NAMES, resolve_model
+from edgeemo.model_files import DEFAULT_MODEL
 
 TEST_MODEL_ENV = "EDGEEMO_TEST_MODEL"
 FAST = ["--warmup", "2", "--min-runs", "10", "--min-seconds", "0.05", "--throughput-batch", "8",
@@ -55,15 +54,6 @@ def bench_model() -> Path:
     pytest.skip(f"{DEFAULT_MODEL} is missing (or set {TEST_MODEL_ENV} to an FP32 edgeemo .onnx)")
 
 
-def _untrained() -> str | None:
-    for name in REGISTRY_NAMES:
-        try:
-            resolve_model(name)
-        except ModelFileError:
-            return name
-    return None
-
-
 @pytest.fixture(scope="module")
 def small_fer(fer_npz, tmp_path_factory) -> Path:
     """200 PrivateTest faces to score, with small Training/PublicTest samples for INT8 calibration."""
@@ -79,7 +69,7 @@ def sweep(bench_model, small_fer, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     profile = tmp / "testbox.toml"
     profile.write_text(PROFILE)
-    models = [str(bench_model)] + ([_untrained()] if _untrained() else [])
+    models = [str(bench_model)]
     out = tmp / "results" / "bench_testbox"
     t0 = time.perf_counter()
     res = CliRunner().invoke(main, ["bench", "--device", str(profile), "--model", ",".join(models),
@@ -137,10 +127,6 @@ def test_rows_that_cannot_run_stay_with_a_reason(sweep):
     recs = json.loads(sweep["out"].with_suffix(".json").read_text())["records"]
     trt = [r for r in recs if r["backend"] == "tensorrt"]
     assert len(trt) == 1 and trt[0]["status"] == "failed" and "TensorRT" in trt[0]["reason"]
-    if len(sweep["models"]) > 1:
-        untrained = [r for r in recs if r["model"] == sweep["models"][1]]
-        assert len(untrained) == 1 and untrained[0]["status"] == "not trained"
-        assert "edgeemo train" in untrained[0]["reason"]
     assert "failed" in sweep["res"].output and "TensorRT" in sweep["res"].output
 
 
@@ -247,6 +233,31 @@ def test_untrained_registry_models_keep_a_row(tmp_path, monkeypatch):
     cnn1, missing = resolve_sources(["cnn1", str(tmp_path / "gone.onnx")])
     assert cnn1.status == "not trained" and "edgeemo train --model cnn1" in cnn1.reason
     assert missing.status == "failed" and "gone.onnx" in missing.reason
+
+
+def test_a_registry_name_without_weights_keeps_a_not_trained_row_in_every_output(bench_model, tmp_path, monkeypatch):
+    """Every registry model has weights in the repository's benchmarks/weights; an installed edgeemo has no
+    such folder, and with an empty $EDGEEMO_MODELS a registry name has no checkpoint anywhere. The bench
+    keeps its row, 'not trained' and how to train it, beside a measured one, in the table and every file."""
+    from edgeemo import model_files
+
+    empty = tmp_path / "models"
+    empty.mkdir()
+    monkeypatch.setenv("EDGEEMO_MODELS", str(empty))
+    monkeypatch.setattr(model_files, "REPO_WEIGHTS", tmp_path / "site-packages" / "benchmarks" / "weights")
+    out = tmp_path / "bench"
+    res = CliRunner().invoke(main, ["bench", "--device", "cpu", "--model", f"cnn1,{bench_model}",
+                                    "--backend", "onnxruntime", "--precision", "fp32",
+                                    "--export-dir", str(tmp_path / "export"), "--out", str(out), "--no-plot", *FAST])
+    assert res.exit_code == 0, res.output
+    cnn1, measured = json.loads(out.with_suffix(".json").read_text())["records"]
+    assert cnn1["model"] == "cnn1" and cnn1["status"] == "not trained" and cnn1["latency_ms"] is None
+    assert "edgeemo train --model cnn1" in cnn1["reason"] and str(empty / "cnn1.pt") in cnn1["reason"]
+    assert measured["status"] == "ok" and measured["latency_ms"]["p50"] > 0
+    assert "cnn1" in res.output and "not trained" in res.output
+    assert "| cnn1 | — | — | not trained: no trained 'cnn1' checkpoint" in out.with_suffix(".md").read_text()
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert [r["status"] for r in rows] == ["not trained", "ok"]
 
 
 def test_the_build_plan_counts_what_is_missing_and_estimates_from_earlier_builds(bench_model, tmp_path):

@@ -358,6 +358,26 @@ def test_overlay_fps_is_the_frame_rate_of_the_summary():
     assert 0.75 < overlay_fps / summary_fps < 1.33, (overlay_fps, summary_fps)
 
 
+
+def test_real_time_pacing_is_waiting_not_an_output_stage(tmp_path):
+    """A source played at its own frame rate (5 FPS): the demo waits for each frame's time, and that
+    wait shows up in the FPS, not as time spent in the output stage (or any other)."""
+    from edgeemo.demo import run_demo
+    from edgeemo.demo.sources import IterableSource
+
+    interval_ms = 200.0
+    src = IterableSource([face_frame(1) for _ in range(6)], fps=1000.0 / interval_ms)
+    res = run_demo(src, display="none", realtime=True, classifier=StubClassifier(), detector=SquareDetector(),
+                   jsonl=tmp_path / "r.jsonl", output=tmp_path / "out.avi", log=None)
+    assert res.stop_reason == "ended" and res.frames == 6
+    assert res.seconds >= 5 * interval_ms / 1000  # the sixth frame is due 1.0 s in: the run was paced
+    recs = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert len(recs) == 6
+    # the wait (about 200 ms a frame) is in no stage: writing a frame takes a fraction of it
+    assert res.stages_ms["output"] < interval_ms / 4, res.stages_ms
+    assert max(r["stages_ms"]["output"] for r in recs) < interval_ms / 2, [r["stages_ms"] for r in recs]
+    assert sum(res.stages_ms.values()) < interval_ms / 2, res.stages_ms
+
 # -- display ----------------------------------------------------------------------------------------
 
 def test_no_gui_is_reported_with_the_alternatives(monkeypatch):
@@ -493,3 +513,24 @@ def test_cli_demo_help_and_usage_errors(tmp_path):
     assert res.exit_code == 2 and "no such video file" in res.output
     res = runner.invoke(main, ["demo", "--source", "96", "--no-display"])
     assert res.exit_code == 2 and "camera 96 could not be opened" in res.output
+
+
+def test_no_display_without_an_output_says_that_nothing_is_written(tmp_path):
+    """--no-display alone shows and writes nothing: the run says so at the start (and still runs: its
+    summary is the measurement); with --jsonl it writes the file and needs no such note."""
+    from edgeemo.cli import main
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), face_frame(1))
+    args = ["demo", "--source", str(folder), "--model", "fast", "--precision", "fp32", "--no-display",
+            "--max-frames", "2"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "--no-display without --output or --jsonl shows and writes nothing" in res.output
+    assert "processed 2 frames" in res.output and "wrote" not in res.output
+    res = CliRunner().invoke(main, [*args, "--jsonl", str(tmp_path / "r.jsonl")])
+    assert res.exit_code == 0, res.output
+    assert "writes nothing" not in res.output and f"wrote {tmp_path / 'r.jsonl'}" in res.output
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2

@@ -37,3 +37,33 @@ def test_readme_names_the_commands_it_documents():
     for cmd in ("edgeemo analyze", "--labels-from-folders", "--json", "--csv", "--save-annotated", "--every",
                 "--detector haar", "--no-align"):
         assert cmd in section, cmd
+
+
+def test_readme_api_cost_table_is_what_estimate_prints():
+    """Every figure of the README's vision-LLM cost table is what ``vlm-eval --estimate`` computes for
+    FER2013 PrivateTest's 3,573 faces (20 faces a request, 1 a request, and the Batch API)."""
+    from edgeemo.vlm.run import estimate_run
+
+    text = (REPO / "README.md").read_text()
+    n = int(re.search(r"Cost of FER2013 PrivateTest \(([\d,]+) faces", text).group(1).replace(",", ""))
+    rows = re.findall(r"^\| (gpt-[\w.-]+)[^|]* \|(.*)$", text, re.M)
+    assert {m for m, _ in rows} >= {"gpt-4o", "gpt-4.1", "gpt-4o-mini", "gpt-4.1-mini"}, rows
+    counted = []
+    for model, cells in rows:
+        shown = [float(v) for v in re.findall(r"≈ \$([\d.]+)", cells)]
+        est = [estimate_run(model, n, batch_size=b, batch_api=api) for b, api in ((20, False), (1, False), (20, True))]
+        assert shown == [round(e["cost_usd"], 2) for e in est], (model, shown, est)
+        m = re.search(r"([\d,]+) requests, ([\d,]+) in / ([\d,]+) out tokens", cells)
+        if m:
+            counted.append(model)
+            assert [int(g.replace(",", "")) for g in m.groups()] == [est[0]["requests"], est[0]["tokens_in"],
+                                                                    est[0]["tokens_out"]], (model, est[0])
+    assert "gpt-4o" in counted  # the row that spells out requests and tokens
+
+
+def test_readme_private_test_face_count_is_the_loaders(fer_npz):
+    from edgeemo.selection import select_faces
+
+    text = (REPO / "README.md").read_text()
+    n = int(re.search(r"Cost of FER2013 PrivateTest \(([\d,]+) faces", text).group(1).replace(",", ""))
+    assert len(select_faces(fer_npz, split="PrivateTest").faces) == n

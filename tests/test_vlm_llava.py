@@ -146,9 +146,14 @@ def test_cli_end_to_end(tiny_pair, fer_npz, tmp_path):  # noqa: F811
     res = json.loads(out.read_text())
     assert res["n"] == 4 and res["invalid_rate"] == 0.0 and res["model_calls"] == 4
     assert (tmp_path / "llava.png").exists()
+    assert "tok/s" in r.output and "from the response cache" not in r.output
     r2 = CliRunner().invoke(main, args)
     assert r2.exit_code == 0, r2.output
     assert json.loads(out.read_text())["model_calls"] == 0
+    # answered from the cache: no load time, memory or speed is claimed, and the latency says where it is from
+    assert "every answer came from the cache; the model was not loaded" in r2.output
+    assert "tok/s" not in r2.output and "peak RSS" not in r2.output and "load " not in r2.output
+    assert "4 of 4 answers came from the response cache; their latency is the one recorded" in r2.output
 
 
 def test_clear_errors_for_missing_files(tiny_pair, fer_npz, tmp_path):  # noqa: F811

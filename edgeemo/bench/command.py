@@ -13,6 +13,7 @@ from ..cliargs import RUNS, command_line, csv_list
 from ..console_log import make_console, styled
 from ..errors import EdgeemoError
 from ..vlm.cache import DEFAULT_CACHE
+from .sweep import DEFAULT_MODELS
 from .vlm_options import parse_vlm_spec
 
 
@@ -56,7 +57,7 @@ def _list_devices(console) -> None:
 @click.command("bench")
 @click.option("--device", default="auto", show_default=True,
               help="Profile name (cpu, jetson, rpi, intel, ...) or a profile file; auto = detect this machine.")
-@click.option("--model", "models", multiple=True, default=("default,cnn1,cnn2,resnet50,vgg16",), show_default=True,
+@click.option("--model", "models", multiple=True, default=(",".join(DEFAULT_MODELS),), show_default=True,
               help="'default', registry names, .pt or FP32 .onnx files (repeat or comma-separate); "
                    "'none' for vision-LLM rows only.")
 @click.option("--data", type=click.Path(), default=None,

@@ -249,7 +249,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         where = ", ".join(str(d) for d in profile_dirs()) or "(no profile folders found)"
         raise ProfileError(
             f"unknown device {s!r}; known: {', '.join(sorted(profiles)) or 'none'} (from {where}). "
-            f"Add one by writing devices/{s}.toml (copy devices/cpu.toml), or pass a profile file path"
+            f"Add one by writing devices/{s}.toml (copy {profiles.get('cpu', PACKAGE_DIR / 'cpu.toml')}), "
+            "or pass a profile file path"
         )
     return read_profile_file(profiles[s])
 

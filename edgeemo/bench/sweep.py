@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import EdgeemoError
 from ..export.cache import Artifact, artifact_size_mb
 from ..formats import format_of
+from ..models import PAPER_MODELS
 from .artifacts import ModelSource, build_all, model_info, plan_builds, resolve_sources
 from .environment import collect_metadata
 from .jobs import spawn
@@ -28,7 +29,7 @@ from .schema import SCHEMA_VERSION, empty_record, row_label
 from .vlm_options import BACKEND_NAMES, VlmSpec, with_options
 from .vlm_rows import base_record, run_vlm_row
 
-DEFAULT_MODELS = ("default", "cnn1", "cnn2", "resnet50", "vgg16")
+DEFAULT_MODELS = ("default", *PAPER_MODELS)  # the shipped model beside the paper's four
 _MEASURE_KEYS = ("threads", "throughput_batch", "warmup", "min_runs", "min_seconds", "max_seconds",
                  "throughput_min_seconds")
 

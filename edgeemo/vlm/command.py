@@ -24,11 +24,14 @@ def _print_extra(res: dict, console) -> None:
         f"{res['invalid_answers']} ({100 * res['invalid_rate']:.1f}%)",
         f"{res['refusals']} ({100 * res['refusal_rate']:.1f}%)",
         str(res["model_calls"]), str(res["cache_hits"]),
-        f"{lat.get('p50', float('nan')):.1f} ms", f"{lat.get('p90', float('nan')):.1f} ms",
+        *(f"{lat[k]:.1f} ms" if k in lat else "—" for k in ("p50", "p90")),
         f"{res['tokens']['prompt']}/{res['tokens']['completion']}",
         "unknown" if cost is None else f"${cost:.4f}",
     )
     console.print(t)
+    if res["cache_hits"] and lat:
+        console.print(f"{res['cache_hits']} of {res['n']} answers came from the response cache; their latency is "
+                      "the one recorded when they were asked (--refresh asks again)", soft_wrap=True)
     if "llama_cpp" in res:
         lc = res["llama_cpp"]
         ttft, tps = res.get("ttft_s"), res.get("tokens_per_s")

@@ -58,6 +58,7 @@ class LlavaBackend:
     """One loaded GGUF pair; :meth:`classify` answers for one face at a time."""
 
     name = "llava"
+    one_face_per_prompt = True  # LLaVA 1.5 is trained on single images: faces are asked in turn
 
     def __init__(self, model: str | Path, mmproj: str | Path, *, chat_format: str = "llava-1-5",
                  scoring: str = "grammar", n_ctx: int = 2048, n_gpu_layers: int = 0, threads: int | None = None,
@@ -81,6 +82,11 @@ class LlavaBackend:
         self._mtmd = None
         self.load_s: float | None = None
         self.load_rss_mb: float | None = None
+
+    @property
+    def model_name(self) -> str:
+        """The name results and the cache give this model: its GGUF file's name."""
+        return self.model_path.name
 
     @property
     def llama(self):

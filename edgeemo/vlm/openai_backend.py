@@ -111,6 +111,7 @@ class OpenAIBackend:
     """Chat completions with images; :meth:`classify_batch` answers for a list of faces."""
 
     name = "openai"
+    one_face_per_prompt = False  # a request holds --batch-size faces, --concurrency requests in flight
 
     def __init__(self, model: str, *, base_url: str | None = None, timeout: float = 60.0, retries: int = 5,
                  backoff: float = 1.0, backoff_max: float = 60.0, response_format: str = "json_schema",
@@ -143,6 +144,11 @@ class OpenAIBackend:
     @property
     def model_calls(self) -> int:
         return self.stats.model_calls
+
+    @property
+    def model_name(self) -> str:
+        """The name results and the cache give this model: the API's model name."""
+        return self.model
 
     def identity(self) -> dict:
         """Model name and endpoint host: a local server restarted on another port keeps its cache."""

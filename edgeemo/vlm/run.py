@@ -100,33 +100,39 @@ def vlm_evaluate(
     sel = select_faces(data, split=split, limit=limit, labels=labels)
     if batch_size < 1 or concurrency < 1:
         raise EdgeemoError("--batch-size and --concurrency must be at least 1")
-    if backend == "llava":
-        batch_size = 1  # one face per prompt: LLaVA is trained on single images
     ex_imgs, ex_labels = pick_examples(sel.full, shots, seed) if shots else (np.zeros((0, 1, 1), np.uint8), [])
-    template_name = str(prompt) if prompt else ("single" if backend == "llava" else "batch")
-    spec = _prompt_spec(template_name, ex_imgs, ex_labels)
     be = make_backend(backend, str(model), mmproj=mmproj, seed=seed, image_size=image_size,
                       batch_api=batch_api, **backend_options)
     be.resume_hint = RESUME_HINT if cache is not None else NO_CACHE_HINT
-    store = ResponseCache(cache if cache is not None else ":memory:")
-    ask = _Ask(be, sel.faces, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, progress)
+    store: ResponseCache | None = None
     try:
+        spec, template_name, batch_size = _prompt_for(be, prompt, ex_imgs, ex_labels, batch_size)
+        store = ResponseCache(cache if cache is not None else ":memory:")
+        ask = _Ask(be, sel.faces, spec, ex_imgs, ex_labels, image_size, batch_size, concurrency, progress)
         answers, keys = _cached_answers(ask, store, refresh)
         todo = [i for i, a in enumerate(answers) if a is None]
-        model_name = Path(str(model)).name if backend == "llava" else str(model)
-        _ask_model(ask, todo, answers, keys, store, model_name, batch_api, batch_poll_s)
+        _ask_model(ask, todo, answers, keys, store, batch_api, batch_poll_s)
         final: list[Answer] = [a for a in answers if a is not None]
         if len(final) != len(sel.faces):  # pragma: no cover - every path fills every answer or raises
             raise EdgeemoError("some faces got no answer; run again to resume")
         res = classification_metrics(sel.faces.labels, np.array([a.label for a in final], dtype=np.int64))
         new = [final[i] for i in todo]
-        res.update(_summary(ask, final, todo, sel, model_name, template_name, shots, store, t_start))
+        res.update(_summary(ask, final, todo, sel, template_name, shots, store, t_start))
         res.update(be.summary(final, new, batch_size=ask.batch_size, batch_api=batch_api))
         return res
     finally:
-        store.close()
+        if store is not None:
+            store.close()
         if hasattr(be, "close"):
             be.close()
+
+
+def _prompt_for(be, prompt: str | Path | None, ex_imgs: np.ndarray, ex_labels,
+                batch_size: int) -> tuple[PromptSpec, str, int]:
+    """The prompt, its template's name and the faces per prompt: a backend asked one face at a time
+    gets the single-face template, the others the batch one with ``batch_size`` faces."""
+    template_name = str(prompt) if prompt else ("single" if be.one_face_per_prompt else "batch")
+    return _prompt_spec(template_name, ex_imgs, ex_labels), template_name, 1 if be.one_face_per_prompt else batch_size
 
 
 def _prompt_spec(template_name: str, ex_imgs: np.ndarray, ex_labels) -> PromptSpec:
@@ -168,15 +174,15 @@ def _cached_answers(ask: _Ask, store: ResponseCache, refresh: bool) -> tuple[lis
     return answers, keys
 
 
-def _ask_model(ask: _Ask, todo: list[int], answers: list, keys: list[str], store: ResponseCache, model_name: str,
-               batch_api: bool, batch_poll_s: float) -> None:
+def _ask_model(ask: _Ask, todo: list[int], answers: list, keys: list[str], store: ResponseCache, batch_api: bool,
+               batch_poll_s: float) -> None:
     """Ask for every face in ``todo``, saving each answer (in ``answers`` and the cache) as it comes."""
 
     def save(i: int, ans: Answer) -> None:
         answers[i] = ans
-        store.put(keys[i], ans, model=model_name, image_hash=image_hash(ask.fs.images[i]))
+        store.put(keys[i], ans, model=ask.be.model_name, image_hash=image_hash(ask.fs.images[i]))
 
-    if ask.be.name == "llava":
+    if ask.be.one_face_per_prompt:
         _run_local(ask.be, ask.fs, todo, ask.spec, ask.ex_imgs, ask.image_size, save, ask.progress)
     elif batch_api and todo:
         from .batch_api import run_batch_api
@@ -239,15 +245,15 @@ def _run_api(be, fs, todo, spec, ex_imgs, ex_labels, image_size, batch_size, con
         raise stop
 
 
-def _summary(ask: _Ask, final: list[Answer], todo: list[int], sel, model_name: str, template_name: str,
-             shots: int, store: ResponseCache, t_start: float) -> dict:
+def _summary(ask: _Ask, final: list[Answer], todo: list[int], sel, template_name: str, shots: int,
+             store: ResponseCache, t_start: float) -> dict:
     """What every backend reports: answers, their statuses and latency, calls and cache use."""
     n = len(final)
     statuses = [a.status for a in final]
     new = [final[i] for i in todo]
     latencies = [a.latency_s for a in final if a.latency_s is not None]
     return {
-        "model": model_name,
+        "model": ask.be.model_name,
         "backend": ask.be.name,
         "data": sel.faces.source,
         "split": sel.split,
