@@ -75,15 +75,20 @@ def _pick_column(header: list[str], wanted: str, option: str, path: Path) -> str
     raise DataError(f"{path}: no column {wanted!r} (the file has {shown}); name the right one with {option}")
 
 
-def read_answers(path: str | Path, *, key_column: str = "name", answer_column: str = "gpt4v",
-                 gt_column: str | None = "gt") -> AnswerFile:
-    """Read an answers CSV. ``gt_column`` is optional: None, or a name the file lacks, reads no labels."""
-    path = Path(path)
+def _checked_file(path: Path) -> Path:
+    """``path`` if it is a file of a plausible size for answers, else a clear error."""
     if not path.is_file():
         raise DataError(f"{path}: no such answers file (pass the CSV of published answers with --answers)")
     if path.stat().st_size > MAX_BYTES:
         raise DataError(f"{path}: {path.stat().st_size / 2**20:.0f} MiB is far larger than an answers file "
                         f"(at most {MAX_BYTES // 2**20} MiB); is it the right file?")
+    return path
+
+
+def read_answers(path: str | Path, *, key_column: str = "name", answer_column: str = "gpt4v",
+                 gt_column: str | None = "gt") -> AnswerFile:
+    """Read an answers CSV. ``gt_column`` is optional: None, or a name the file lacks, reads no labels."""
+    path = _checked_file(Path(path))
     skipped: Counter = Counter()
     answers: dict[str, str] = {}
     gt: dict[str, str] = {}
