@@ -53,7 +53,7 @@ def test_fast_model_accuracy_on_privatetest(fer_npz):
     from edgeemo.evaluate import evaluate
 
     res = evaluate("fast", fer_npz, split="PrivateTest", labels="ferplus")
-    assert res["model"] == "fastnet" and res["accuracy"] >= 0.78, res["accuracy"]  # measured 79.3% (INT8)
+    assert res["model"] == "fastnet" and res["accuracy"] >= 0.78, res["accuracy"]  # measured 79.75% (INT8)
 
 
 def test_choose_backend_by_suffix(tmp_path):
