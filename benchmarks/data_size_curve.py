@@ -258,11 +258,12 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xlabel("training faces (FER2013 Training, stratified; log scale)")
         ax.set_title(f"PrivateTest, {title}" + (f", n={line['n']}" if line else ""), fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="center left")
+        ax.legend(fontsize=7, loc="upper left")
     axes[0].set_ylabel("accuracy")
     b = result["config"]["budget"]
-    fig.suptitle(f"Trained models against GPT-4V by training-set size: subsets trained on at most "
-                 f"{b['max_samples']:,} faces shown ({b['passes']} passes); stars: full schedule", fontsize=10)
+    fig.suptitle(f"Trained models against GPT-4V by training-set size: each subset shown {b['passes']} passes, at "
+                 f"least {b['min_samples']:,} and at most {b['max_samples']:,} faces; stars: full schedule",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -391,7 +392,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--plot-only", action="store_true", help="Redraw the PNG from the JSON.")
     ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                     help="Join the runs of these result files (made with --models/--out in parallel) into --out.")
-    run(ap.parse_args(argv))
+    ap.add_argument("--max-samples", type=int, default=None,
+                    help=f"Cap on faces shown per run [{BUDGET['max_samples']:,}]: a larger one for a longer-budget "
+                         "series (it needs its own --out: the budget is part of a result's configuration)")
+    args = ap.parse_args(argv)
+    if args.max_samples:
+        BUDGET["max_samples"] = args.max_samples
+    run(args)
 
 
 if __name__ == "__main__":
