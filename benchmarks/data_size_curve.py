@@ -9,7 +9,7 @@ cover; GPT-4V's accuracy on those faces is drawn as a horizontal line and the cr
         --answers ../shared/data/gpt4v-emotion/ferplus_label-gpt4v.csv
 
 Compute is bounded for a CPU: each run shows 60 passes over its subset (at least 20,000 and at most
-120,000 faces, so 3,500 faces and more get fewer passes), with bf16 autocast, one thread, and is
+280,000 faces, so 7,000 faces and more get fewer passes), with bf16 autocast, one thread, and is
 scored once; ``all`` is the committed full-data checkpoint (benchmarks/weights/MODEL.pt, trained on its
 own, longer schedule). Results go to benchmarks/results/data_size_curve.{json,png} after every
 run; a re-run skips the runs already there (resume), ``--plot-only`` redraws. To use more cores, run
@@ -46,7 +46,7 @@ MODELS = ("cnn2", "edgenet")
 SELECT_FACES = 700  # stratified PublicTest sample for checkpoint selection
 SELECT_AT = [0.7, 1.0]  # fractions of the run at which the selection faces are scored
 # faces shown in training (with repeats) = passes × size, clipped; bf16 autocast halves the CPU time
-BUDGET = {"passes": 60, "min_samples": 20000, "max_samples": 120000, "max_batch": 64, "lr_scale": 1.0,
+BUDGET = {"passes": 60, "min_samples": 20000, "max_samples": 280000, "max_batch": 64, "lr_scale": 1.0,
           "autocast": "bfloat16"}
 
 
@@ -58,7 +58,7 @@ def seeds_for(size) -> list[int]:
 
 
 def train_samples(size: int) -> int:
-    """Faces shown in training (with repeats): 60 passes over the subset, at least 20,000, at most 120,000."""
+    """Faces shown in training (with repeats): 60 passes over the subset, at least 20,000, at most 280,000."""
     return int(min(max(BUDGET["passes"] * size, BUDGET["min_samples"]), BUDGET["max_samples"]))
 
 
@@ -258,7 +258,7 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xlabel("training faces (FER2013 Training, stratified; log scale)")
         ax.set_title(f"PrivateTest, {title}" + (f", n={line['n']}" if line else ""), fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right")
     axes[0].set_ylabel("accuracy")
     b = result["config"]["budget"]
     fig.suptitle(f"Trained models against GPT-4V by training-set size: each subset shown {b['passes']} passes, at "
@@ -309,7 +309,8 @@ def merge(result: dict | None, files: list[Path], config: dict) -> dict:
     keys = [(p["model"], str(p["size"]), p["seed"]) for p in points]
     if len(set(keys)) != len(keys):
         sys.exit("the same run appears in more than one file; merge each run once")
-    metadata = {**result["metadata"], "merged_from": sources, "command": "python " + " ".join(sys.argv)}
+    metadata = {**result["metadata"], "merged_from": result["metadata"].get("merged_from", []) + sources,
+                "command": "python " + " ".join(sys.argv)}
     return {**result, "config": config, "points": points, "metadata": metadata}
 
 
