@@ -12,11 +12,11 @@ import numpy as np
 
 from ..errors import DataError
 from ..labels import CLASSES
+from .collector import FaceCollector
 from .dataset import SPLITS, FaceSet
 
 SIZE = 48
 NUM_PIXELS = SIZE * SIZE
-_SHOW_ROWS = 5  # row numbers quoted per drop reason
 
 REASON_COUNT = f"corrupt pixels: value count is not {SIZE}×{SIZE} = {NUM_PIXELS}"
 REASON_VALUES = "corrupt pixels: values are not integers in 0..255"
@@ -89,12 +89,12 @@ def load_fer2013_csv(path: str | Path) -> FaceSet:
             cols = _columns(next(reader, None), path)
             for row in reader:
                 if row and any(cell.strip() for cell in row):  # a blank line is not a data row
-                    rows.add(row, cols, reader.line_num, path)
+                    rows.add_row(row, cols, reader.line_num, path)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a text CSV file ({exc})") from exc
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
-    return rows.face_set(path)
+    return rows.finish(path)
 
 
 def _columns(header: list[str] | None, path: Path) -> tuple[int, int, int | None]:
@@ -136,47 +136,23 @@ def _split(row: list[str], i_usage: int | None, line: int, path: Path) -> int:
     return _USAGE[key]
 
 
-class _Rows:
+class _Rows(FaceCollector):
     """The rows read so far, and the corrupt ones skipped (counted per reason, a few line numbers each)."""
 
-    def __init__(self) -> None:
-        self.images: list[np.ndarray] = []
-        self.labels: list[int] = []
-        self.splits: list[int] = []
-        self.dropped: dict[str, int] = {}
-        self.examples: dict[str, list[str]] = {}  # reason -> "line N (detail)" for the first few rows
-
-    def add(self, row: list[str], cols: tuple[int, int, int | None], line: int, path: Path) -> None:
+    def add_row(self, row: list[str], cols: tuple[int, int, int | None], line: int, path: Path) -> None:
         i_label, i_pixels, i_usage = cols
         if len(row) <= i_pixels:
             img, reason, detail = None, REASON_MISSING, f"{len(row)} field(s)"
         else:
             img, reason, detail = _parse_pixels(row[i_pixels])
         if img is None:
-            self.dropped[reason] = self.dropped.get(reason, 0) + 1
-            if len(self.examples.setdefault(reason, [])) < _SHOW_ROWS:
-                self.examples[reason].append(f"line {line} ({detail})")
+            self.drop(reason, f"line {line} ({detail})")
             return
-        label = _label(row, i_label, line, path)
-        split = _split(row, i_usage, line, path)
-        self.images.append(img)
-        self.labels.append(label)
-        self.splits.append(split)
+        self.add(img, _label(row, i_label, line, path), _split(row, i_usage, line, path))
 
-    def face_set(self, path: Path) -> FaceSet:
-        problems = "; ".join(
-            f"{n} × {reason}, e.g. {', '.join(self.examples[reason])}" for reason, n in self.dropped.items()
-        )
+    def finish(self, path: Path) -> FaceSet:
         if not self.images:
             if self.dropped:
-                raise DataError(f"{path}: no usable row, every row is corrupt: {problems}")
+                raise DataError(f"{path}: no usable row, every row is corrupt: {self.problems()}")
             raise DataError(f"{path}: no data rows after the header")
-        if self.dropped:
-            warnings.warn(f"{path}: skipped {sum(self.dropped.values())} corrupt row(s): {problems}", stacklevel=3)
-        return FaceSet(
-            images=np.stack(self.images),
-            labels=np.array(self.labels, dtype=np.int64),
-            split=np.array(self.splits, dtype=np.int8),
-            source=str(path),
-            dropped=self.dropped,
-        )
+        return self.face_set(str(path), "corrupt row(s)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import cv2
@@ -10,11 +9,11 @@ import numpy as np
 
 from ..errors import DataError
 from ..labels import _SYNONYMS, EXCLUDED, class_index
+from .collector import FaceCollector
 from .dataset import FaceSet
 
 SIZE = 48
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-_SHOW_FILES = 5  # file names quoted per drop reason
 
 # Split folder names (lower-case) -> index in dataset.SPLITS. Kaggle's release has train/ and test/;
 # its test/ is the PrivateTest split.
@@ -70,7 +69,7 @@ def load_image_folder(path: str | Path) -> FaceSet:
     for split, class_dirs in _class_folders(root):
         for class_dir in class_dirs:
             faces.read_class(class_dir, split)
-    return faces.face_set()
+    return faces.finish()
 
 
 def _split_key(name: str) -> str:
@@ -100,21 +99,12 @@ def _class_folders(root: Path) -> list[tuple[int, list[Path]]]:
     return groups
 
 
-class _Faces:
+class _Faces(FaceCollector):
     """The faces read so far, and the files skipped (counted per reason, a few names each)."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__()
         self.root = root
-        self.images: list[np.ndarray] = []
-        self.labels: list[int] = []
-        self.splits: list[int] = []
-        self.dropped: dict[str, int] = {}
-        self.examples: dict[str, list[str]] = {}
-
-    def drop(self, reason: str, what: str, n: int = 1) -> None:
-        self.dropped[reason] = self.dropped.get(reason, 0) + n
-        if len(self.examples.setdefault(reason, [])) < _SHOW_FILES:
-            self.examples[reason].append(what)
 
     def read_class(self, class_dir: Path, split: int) -> None:
         try:
@@ -140,22 +130,10 @@ class _Faces:
             if img is None:
                 self.drop(REASON_UNREADABLE, str(p.relative_to(self.root)))
                 continue
-            self.images.append(img)
-            self.labels.append(label)
-            self.splits.append(split)
+            self.add(img, label, split)
 
-    def face_set(self) -> FaceSet:
-        problems = "; ".join(f"{n} × {reason}, e.g. {', '.join(self.examples[reason])}"
-                             for reason, n in self.dropped.items())
+    def finish(self) -> FaceSet:
         if not self.images:
-            detail = f" (skipped: {problems})" if self.dropped else ""
+            detail = f" (skipped: {self.problems()})" if self.dropped else ""
             raise DataError(f"{self.root}: no readable images found{detail}; {LAYOUTS}")
-        if self.dropped:
-            warnings.warn(f"{self.root}: skipped {sum(self.dropped.values())} file(s): {problems}", stacklevel=3)
-        return FaceSet(
-            images=np.stack(self.images),
-            labels=np.array(self.labels, dtype=np.int64),
-            split=np.array(self.splits, dtype=np.int8),
-            source=str(self.root),
-            dropped=self.dropped,
-        )
+        return self.face_set(str(self.root), "file(s)")
