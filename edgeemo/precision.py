@@ -108,7 +108,9 @@ def open_shipped(name: str = "default", precision: str = "auto", backend: str = 
         path = shipped.int8 if precision == "int8" else shipped.fp32
         if not path.exists():
             raise EdgeemoError(f"the shipped {precision.upper()} model {path} is missing; reinstall edgeemo")
-        return open_backend(path, backend, **kwargs), PrecisionChoice(precision, str(path), "asked")
+        ran = "int8" if precision == "int8" else "fp32"  # auto without an INT8 file runs FP32
+        return open_backend(path, backend, **kwargs), PrecisionChoice(ran, str(path), "asked" if precision != "auto"
+                                                                      else "file")
     fp32 = open_backend(shipped.fp32, backend, **kwargs)
     key = _machine_key(fp32, threads, shipped)
     cached = _read_cache(key)
