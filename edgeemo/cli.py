@@ -87,8 +87,9 @@ def _say_model(ref) -> None:
               help="Labels to select on: FER2013's own or the FER+ majority (rows without one are left out).")
 @click.option("--augment", "augment_preset", type=click.Choice(["crops", "photos"]), default="crops", show_default=True,
               help="crops: FER-style jitter; photos: also wider scale/shift/rotation, lighting and low resolution.")
-@click.option("--teacher", type=click.Path(), default=None,
-              help="Distil from this trained checkpoint (its softened outputs join the targets).")
+@click.option("--teacher", type=click.Path(), multiple=True,
+              help="Distil from this trained checkpoint (its softened outputs join the targets); repeat it for an "
+                   "ensemble, whose members' softened probabilities are averaged.")
 @click.option("--distill", type=float, default=None, help="Weight of the teacher's term, 0..1 [0.5].")
 @click.option("--temperature", type=float, default=None, help="Distillation temperature [2.0].")
 @click.option("--limit", type=POSITIVE, default=None, help="Use only the first N training faces (smoke runs).")

@@ -247,11 +247,12 @@ def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
     logits = torch.tensor([[2.0, 0.0, -1.0, 0, 0, 0, 0]])
     targets = torch.nn.functional.one_hot(torch.tensor([0]), 7).float()
     ce = float(batch_loss(logits, targets, None, cfg))
-    assert float(batch_loss(logits, targets, logits.clone(), cfg)) == pytest.approx(0.5 * ce, abs=1e-6)
+    soft = torch.log_softmax(logits / 2, 1)  # the teacher's term arrives as log-probabilities at the temperature
+    assert float(batch_loss(logits, targets, soft, cfg)) == pytest.approx(0.5 * ce, abs=1e-6)
     other = torch.zeros(1, 7)
     p = torch.softmax(other / 2, 1)
-    kl = float(torch.sum(p * (torch.log(p) - torch.log_softmax(logits / 2, 1))))
-    assert float(batch_loss(logits, targets, other, cfg)) == pytest.approx(0.5 * ce + 0.5 * 4 * kl, rel=1e-5)
+    kl = float(torch.sum(p * (torch.log(p) - soft)))
+    assert float(batch_loss(logits, targets, torch.log(p), cfg)) == pytest.approx(0.5 * ce + 0.5 * 4 * kl, rel=1e-5)
 
 
 def test_student_trains_with_a_teacher_and_ferplus_labels(fer_npz, tmp_path):
@@ -260,8 +261,28 @@ def test_student_trains_with_a_teacher_and_ferplus_labels(fer_npz, tmp_path):
                       soft_labels=1.0, teacher=str(teacher), distill=0.7)
     res = train(cfg, fer_npz, tmp_path / "student", progress=False, log=lambda s: None)
     meta = load_checkpoint(res.best_path)["meta"]
-    assert meta["config"]["teacher"] == str(teacher) and meta["config"]["labels"] == "ferplus"
+    assert list(meta["config"]["teacher"]) == [str(teacher)] and meta["config"]["labels"] == "ferplus"
     assert np.isfinite(res.history[0]["train_loss"])
+
+
+def test_an_ensemble_teacher_averages_its_members_softened_probabilities(fer_npz, tmp_path):
+    from edgeemo.training.trainer import Teacher, load_teacher
+
+    a = str(_tiny_run(fer_npz, tmp_path / "a", epochs=1).best_path)
+    cfg = make_config("cnn1", epochs=1, limit=256, batch_size=64, lr=0.05, seed=4, patience=99)
+    b = str(train(cfg, fer_npz, tmp_path / "b", progress=False, log=lambda s: None).best_path)
+    pre = REGISTRY["cnn1"].preprocess
+    x = torch.randn(5, 1, *pre.size)
+    with torch.no_grad():
+        pa, pb = (torch.softmax(load_teacher(m, pre)(x) / 3.0, 1) for m in (a, b))
+    assert not torch.allclose(pa, pb)  # two different members
+    got = Teacher((a, b), pre, temperature=3.0)(x)
+    assert torch.allclose(got.exp(), (pa + pb) / 2, atol=1e-6)
+    assert torch.allclose(Teacher((a,), pre, temperature=3.0)(x).exp(), pa, atol=1e-6)
+
+    cfg = make_config("cnn1", epochs=1, limit=128, batch_size=64, lr=0.01, seed=3, patience=99, teacher=(a, b))
+    res = train(cfg, fer_npz, tmp_path / "student", progress=False, log=lambda s: None)
+    assert list(load_checkpoint(res.best_path)["meta"]["config"]["teacher"]) == [a, b]
 
 
 def test_teacher_with_other_preprocessing_is_refused(fer_npz, tmp_path):

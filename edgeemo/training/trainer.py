@@ -9,6 +9,7 @@ exactly where it stopped, and ``best.pt`` (weights and metadata only) when it im
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,7 +49,7 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training faces (smoke runs)
     init: str | None = None
     labels: str = "fer2013"  # "ferplus": FER+ majority labels for selection (and vote distributions as targets)
-    teacher: str | None = None  # checkpoint whose softened outputs the model also learns (knowledge distillation)
+    teacher: tuple[str, ...] = ()  # checkpoints whose averaged softened outputs the model also learns (distillation)
     distill: float = 0.5  # weight of the teacher's term when a teacher is given
     temperature: float = 2.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -92,6 +93,9 @@ def make_config(model: str, **overrides) -> TrainConfig:
     values = asdict(recipe)
     values.update({k: v for k, v in overrides.items() if v is not None and k in values})
     extra = {k: v for k, v in overrides.items() if v is not None and k not in values}
+    if isinstance(extra.get("teacher"), str | Path):  # one checkpoint given as a path
+        extra["teacher"] = (str(extra["teacher"]),)
+    extra["teacher"] = tuple(str(t) for t in extra.get("teacher", ()))
     cfg = TrainConfig(model=model, **values, **extra)
     for key in ("epochs", "batch_size", "patience"):
         v = getattr(cfg, key)
@@ -150,15 +154,28 @@ def load_teacher(path: str, pre: Preprocess) -> torch.nn.Module:
     return teacher
 
 
-def batch_loss(logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None,
+class Teacher:
+    """One checkpoint or an ensemble: the mean of their probabilities softened by the temperature."""
+
+    def __init__(self, paths: tuple[str, ...], pre: Preprocess, temperature: float):
+        self.models = [load_teacher(p, pre) for p in paths]
+        self.temperature = temperature
+
+    @torch.no_grad()
+    def __call__(self, xb: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities at the temperature, averaged in probability space over the members."""
+        logp = torch.stack([F.log_softmax(m(xb) / self.temperature, 1) for m in self.models])
+        return torch.logsumexp(logp, 0) - math.log(len(self.models))
+
+
+def batch_loss(logits: torch.Tensor, targets: torch.Tensor, teacher_logp: torch.Tensor | None,
                cfg: TrainConfig) -> torch.Tensor:
     """Cross-entropy against the targets, plus (with a teacher) T²-scaled KL to the teacher's softened outputs."""
     ce = torch.sum(-targets * F.log_softmax(logits, 1), 1).mean()
-    if teacher_logits is None:
+    if teacher_logp is None:
         return ce
     t = cfg.temperature
-    kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1), log_target=True,
-                  reduction="batchmean")
+    kl = F.kl_div(F.log_softmax(logits / t, 1), teacher_logp, log_target=True, reduction="batchmean")
     return (1 - cfg.distill) * ce + cfg.distill * t * t * kl
 
 
@@ -209,7 +226,7 @@ class _Run:
     model: torch.nn.Module
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.OneCycleLR
-    teacher: torch.nn.Module | None  # distillation: the model also learns this one's softened outputs
+    teacher: Teacher | None  # distillation: the model also learns its softened outputs
     gen: torch.Generator
     np_rng: np.random.Generator
     steps_per_epoch: int
@@ -253,7 +270,7 @@ def _new_run(cfg: TrainConfig, pre: Preprocess, steps_per_epoch: int, log: Calla
     if cfg.init:
         loaded, skipped = load_init_weights(model, cfg.init)
         log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
-    teacher = load_teacher(cfg.teacher, pre) if cfg.teacher else None
+    teacher = Teacher(cfg.teacher, pre, cfg.temperature) if cfg.teacher else None
     opt = _optimizer(model, cfg)
     return _Run(cfg, model, opt, one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch), teacher,
                 torch.Generator().manual_seed(cfg.seed), np.random.default_rng(cfg.seed), steps_per_epoch)
@@ -303,8 +320,7 @@ def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar
         idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         xb = to_tensor(x_train[idx].numpy(), pre)
         xb = augment(xb, cfg.augment, run.gen).contiguous(memory_format=torch.channels_last)
-        with torch.no_grad():
-            tb = run.teacher(xb) if run.teacher is not None else None
+        tb = run.teacher(xb) if run.teacher is not None else None
         loss = batch_loss(model(xb), _targets(train_set, idx, cfg), tb, cfg)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
