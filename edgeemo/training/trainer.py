@@ -54,6 +54,10 @@ class TrainConfig:
     temperature: float = 2.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
+    def __post_init__(self) -> None:
+        one = isinstance(self.teacher, str | Path)  # a single checkpoint given as a path
+        self.teacher = (str(self.teacher),) if one else tuple(str(t) for t in self.teacher or ())
+
 
 WARMUP = 0.15  # share of the one-cycle schedule spent raising the learning rate
 
@@ -93,9 +97,6 @@ def make_config(model: str, **overrides) -> TrainConfig:
     values = asdict(recipe)
     values.update({k: v for k, v in overrides.items() if v is not None and k in values})
     extra = {k: v for k, v in overrides.items() if v is not None and k not in values}
-    if isinstance(extra.get("teacher"), str | Path):  # one checkpoint given as a path
-        extra["teacher"] = (str(extra["teacher"]),)
-    extra["teacher"] = tuple(str(t) for t in extra.get("teacher", ()))
     cfg = TrainConfig(model=model, **values, **extra)
     for key in ("epochs", "batch_size", "patience"):
         v = getattr(cfg, key)
