@@ -36,9 +36,9 @@ def test_default_model_accuracy_on_privatetest(fer_npz):
 
     res = evaluate("default", fer_npz, split="PrivateTest", labels="ferplus")
     assert res["n"] == 3136
-    # The shipped default measures 84.5% on the FER+ majority (README, "Models trained on FER+ votes");
-    # GPT-4V's published answers score 68.3% on these faces.
-    assert res["accuracy"] >= 0.84, res["accuracy"]
+    # The shipped default measures 85.0% (INT8) and 85.3% (FP32) on the FER+ majority (README, "Models
+    # trained on FER+ votes"); GPT-4V's published answers score 68.3% on these faces.
+    assert res["accuracy"] >= 0.845, res["accuracy"]
 
 
 def test_fast_model_accuracy_on_privatetest(fer_npz):
