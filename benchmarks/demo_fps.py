@@ -33,6 +33,7 @@ from edgeemo.classifier import EmotionClassifier
 from edgeemo.demo.pipeline import STAGES, run_demo
 from edgeemo.demo.synth import background
 from edgeemo.detectors import make_detector
+from edgeemo.hardware import cpu_info, load_average
 
 W, H = 640, 480
 BG_SEED = 1  # a background on which the cascade finds no face
@@ -84,17 +85,12 @@ def jpeg_ms(n: int = 50) -> float:
 
 
 def machine() -> dict:
-    try:
-        from edgeemo.hardware import cpu_info
-
-        cpu = cpu_info()["model"]
-    except Exception:  # the hardware module is optional here
-        cpu = platform.processor() or platform.machine()
     import onnxruntime
 
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "python": platform.python_version(),
-            "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__,
-            "load_average_before": [round(v, 2) for v in os.getloadavg()]}
+    cpu = cpu_info()
+    return {"cpu": cpu["model"], "cpu_flags": cpu["flags"], "logical_cores": os.cpu_count(),
+            "python": platform.python_version(), "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__,
+            "load_average_before": load_average()}
 
 
 def measure(clf, det, clip: Path, n: int, every: int, warmup: int) -> dict:
@@ -178,7 +174,7 @@ def main() -> int:
             write_clip(clip, faces[:n], args.frames)
             for det in detectors:  # detectors back to back on each configuration: the same machine load
                 records.append(measure(clf, det, clip, n, every, args.warmup))
-    info["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    info["load_average_after"] = load_average()
     meta = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv), "model": str(clf.path),
             "model_name": clf.meta.model, "precision": clf.precision_choice.precision,
             "precision_choice": clf.precision_choice.to_dict(), "backend": clf.backend.name,

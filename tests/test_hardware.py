@@ -46,6 +46,12 @@ def test_cpu_info_reads_this_machine():
     assert info["model"]
 
 
+def test_load_average_reads_this_machine():
+    load = hardware.load_average()
+    assert load is not None and len(load) == 3
+    assert all(v >= 0 for v in load)
+
+
 def test_engine_cache_key_changes_with_everything_that_matters():
     gpu = {"name": "NVIDIA Jetson Orin Nano", "compute_capability": "8.7", "l4t": "36.3.0"}
     base = engine_cache_key("abc", "fp16", "10.3.0", gpu, 64)

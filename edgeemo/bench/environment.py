@@ -60,7 +60,7 @@ def memory_total_mb() -> float | None:
 
 def collect_metadata(profile: Profile, settings: dict, data_info: dict | None, command: str | None) -> dict:
     """Everything needed to judge and reproduce the figures."""
-    from ..hardware import cpu_info, device_tree_model, gpu_identity, is_jetson, l4t_release
+    from ..hardware import cpu_info, device_tree_model, gpu_identity, is_jetson, l4t_release, load_average
     from ..version import __version__, code_version, git_sha
 
     meta = {
@@ -80,7 +80,7 @@ def collect_metadata(profile: Profile, settings: dict, data_info: dict | None, c
         "backends": runtime_versions(),
         "device_model": device_tree_model(),
         "gpu": gpu_identity(),
-        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average_start": load_average(),
         "device_profile": profile.to_dict(),
         "method": settings,
         "data": data_info,

@@ -10,7 +10,6 @@ stops the run and keeps the finished rows, the others marked 'not run' (:func:`m
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from pathlib import Path
 from ..errors import EdgeemoError
 from ..export.cache import Artifact, artifact_size_mb
 from ..formats import format_of
+from ..hardware import load_average
 from ..models import PAPER_MODELS
 from .artifacts import ModelSource, build_all, model_info, plan_builds, resolve_sources
 from .environment import collect_metadata
@@ -246,7 +246,7 @@ class Bench:
         else:
             result["metadata"]["status"] = "complete"
         result["metadata"]["seconds"] = round(time.perf_counter() - t_start, 1)
-        result["metadata"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        result["metadata"]["load_average_end"] = load_average()
         return result
 
 
