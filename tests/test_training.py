@@ -332,3 +332,18 @@ def test_adjust_prior_folds_the_shift_into_the_last_bias(fer_npz, tmp_path):
 
     with pytest.raises(EdgeemoError, match="already prior-adjusted"):
         adjust_prior(tmp_path / "adj.pt", fer_npz, tmp_path / "adj2.pt", tau=0.5, log=lambda s: None)
+
+
+def test_teacher_ensemble_script_scores_members_and_their_ensemble(fer_npz, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    a = str(_tiny_run(fer_npz, tmp_path / "a", epochs=1).best_path)
+    out = tmp_path / "ens.json"
+    subprocess.run([sys.executable, str(repo / "benchmarks" / "teacher_ensemble.py"), "--data", str(fer_npz),
+                    "--labels", "fer2013", "--threads", "1", "--json", str(out), a, a], check=True, cwd=repo)
+    res = json.loads(out.read_text())
+    assert res["split"] == "PublicTest" and res["n"] > 3000
+    assert res["accuracy"]["ensemble"] == res["accuracy"][a] > 1 / 7  # two copies of one member: the member itself
