@@ -1,7 +1,7 @@
 """How much a distillation teacher can still teach: the selection split's accuracy of each checkpoint and of
-their ensemble exactly as ``edgeemo train --teacher A --teacher B ...`` builds it (the mean of the members'
-temperature-softened probabilities). A student already above its teachers' ensemble has little left to learn
-from them.
+their ensemble exactly as ``edgeemo train --teacher A --teacher B ... [--teacher-flip]`` builds it (the mean
+of the members' temperature-softened probabilities; with --flip over each face and its mirror image too).
+A student already above its teachers' ensemble has little left to learn from them.
 
     python benchmarks/teacher_ensemble.py --data ../shared/data/fer2013.npz --labels ferplus \
         runs/ferplus/best.pt runs/ferplus_ban/best.pt ... --json runs/teacher_ensemble.json
@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--labels", default="ferplus", choices=sorted(LABEL_SETS))
     ap.add_argument("--temperature", type=float, default=2.0, help="as given to edgeemo train")
+    ap.add_argument("--flip", action="store_true", help="as --teacher-flip: each member also sees the mirrored face")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -41,11 +42,12 @@ def main() -> None:
     prepare = lambda b: to_tensor(b, pre)  # noqa: E731
     rows = {}
     for path in args.checkpoints:
-        member = Teacher((path,), pre, 1.0)
+        member = Teacher((path,), pre, 1.0, args.flip)
         rows[path] = score(lambda xb, m=member: m(xb).numpy(), val.images, val.labels, prepare=prepare).metrics
-    ensemble = Teacher(tuple(args.checkpoints), pre, args.temperature)
+    ensemble = Teacher(tuple(args.checkpoints), pre, args.temperature, args.flip)
     rows["ensemble"] = score(lambda xb: ensemble(xb).numpy(), val.images, val.labels, prepare=prepare).metrics
-    res = {"split": val_name, "labels": args.labels, "temperature": args.temperature, "n": len(val.labels),
+    res = {"split": val_name, "labels": args.labels, "temperature": args.temperature, "flip": args.flip,
+           "n": len(val.labels),
            "accuracy": {k: round(v["accuracy"], 4) for k, v in rows.items()},
            "macro_f1": {k: round(v["macro_f1"], 4) for k, v in rows.items()}}
     for k in rows:

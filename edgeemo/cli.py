@@ -92,6 +92,8 @@ def _say_model(ref) -> None:
                    "ensemble, whose members' softened probabilities are averaged.")
 @click.option("--distill", type=float, default=None, help="Weight of the teacher's term, 0..1 [0.5].")
 @click.option("--temperature", type=float, default=None, help="Distillation temperature [2.0].")
+@click.option("--teacher-flip", is_flag=True, default=None,
+              help="The teacher also sees each face mirrored and averages both views (a stronger teacher).")
 @click.option("--limit", type=POSITIVE, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
 @click.option("--snapshots", is_flag=True, default=None,

@@ -279,10 +279,20 @@ def test_an_ensemble_teacher_averages_its_members_softened_probabilities(fer_npz
     got = Teacher((a, b), pre, temperature=3.0)(x)
     assert torch.allclose(got.exp(), (pa + pb) / 2, atol=1e-6)
     assert torch.allclose(Teacher((a,), pre, temperature=3.0)(x).exp(), pa, atol=1e-6)
+    with torch.no_grad():  # --teacher-flip: each member also sees the mirrored faces, all views averaged
+        pa_m, pb_m = (torch.softmax(load_teacher(m, pre)(x.flip(-1)) / 3.0, 1) for m in (a, b))
+    assert not torch.allclose(pa, pa_m)
+    got = Teacher((a, b), pre, temperature=3.0, flip=True)(x)
+    assert torch.allclose(got.exp(), (pa + pa_m + pb + pb_m) / 4, atol=1e-6)
 
     cfg = make_config("cnn1", epochs=1, limit=128, batch_size=64, lr=0.01, seed=3, patience=99, teacher=(a, b))
     res = train(cfg, fer_npz, tmp_path / "student", progress=False, log=lambda s: None)
     assert list(load_checkpoint(res.best_path)["meta"]["config"]["teacher"]) == [a, b]
+
+
+def test_teacher_flip_without_a_teacher_is_refused():
+    with pytest.raises(EdgeemoError, match="needs a teacher"):
+        make_config("cnn1", teacher_flip=True)
 
 
 def test_teacher_with_other_preprocessing_is_refused(fer_npz, tmp_path):
