@@ -19,7 +19,6 @@ import torch
 
 from edgeemo.data import load_dataset
 from edgeemo.labels import LABEL_SETS
-from edgeemo.models import get_spec
 from edgeemo.scoring import score
 from edgeemo.training.checkpoint import model_from_checkpoint
 from edgeemo.training.trainer import Teacher, fit_size, split_train_val, to_tensor
@@ -37,15 +36,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, val, val_name = split_train_val(load_dataset(args.data, labels=args.labels), 0)
-    pre = get_spec(model_from_checkpoint(args.checkpoints[0])[1].model).preprocess
+    pre = model_from_checkpoint(args.checkpoints[0])[1].preprocess  # every member must share it (load_teacher)
     fit_size(val, pre)
-    prepare = lambda b: to_tensor(b, pre)  # noqa: E731
-    rows = {}
-    for path in args.checkpoints:
-        member = Teacher((path,), pre, 1.0, args.flip)
-        rows[path] = score(lambda xb, m=member: m(xb).numpy(), val.images, val.labels, prepare=prepare).metrics
-    ensemble = Teacher(tuple(args.checkpoints), pre, args.temperature, args.flip)
-    rows["ensemble"] = score(lambda xb: ensemble(xb).numpy(), val.images, val.labels, prepare=prepare).metrics
+
+    def metrics(teacher: Teacher) -> dict:
+        return score(lambda xb: teacher(xb).numpy(), val.images, val.labels,
+                     prepare=lambda b: to_tensor(b, pre)).metrics
+
+    rows = {path: metrics(Teacher((path,), pre, 1.0, args.flip)) for path in args.checkpoints}
+    rows["ensemble"] = metrics(Teacher(tuple(args.checkpoints), pre, args.temperature, args.flip))
     res = {"split": val_name, "labels": args.labels, "temperature": args.temperature, "flip": args.flip,
            "n": len(val.labels),
            "accuracy": {k: round(v["accuracy"], 4) for k, v in rows.items()},
