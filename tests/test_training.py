@@ -182,6 +182,24 @@ def test_recalibrated_batchnorm_holds_the_exact_statistics():
     assert bn.momentum == 0.1 and not bn.training
 
 
+def test_batchnorm_is_recalibrated_under_the_runs_own_augmentation():
+    from dataclasses import asdict
+
+    from edgeemo.training.augment import PRESETS
+    from edgeemo.training.averaging import augmented, training_augmentation
+
+    for name, cfg in PRESETS.items():
+        assert training_augmentation({"config": {"augment": asdict(cfg)}}) == name
+    listed = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(PRESETS["photos"]).items()}
+    assert training_augmentation({"config": {"augment": listed}}) == "photos"  # tuples stored as lists
+    custom = {**asdict(PRESETS["crops"]), "rotation_deg": 3.0}
+    for meta in ({}, {"config": {"augment": custom}}, {"config": {"augment": torch.zeros(1)}}):
+        assert training_augmentation(meta) is None  # then the faces are used as they are
+    x = torch.rand(300, 1, 48, 48)
+    a, b = augmented(x, "photos", seed=3), augmented(x, "photos", seed=3)
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+
+
 def test_averaged_checkpoint_is_a_working_model(fer_npz, tmp_path):
     """The two epoch snapshots of a short run averaged into one checkpoint: weights are the mean,
     the reported PublicTest accuracy is what the written file scores, and it evaluates."""
@@ -205,6 +223,7 @@ def test_averaged_checkpoint_is_a_working_model(fer_npz, tmp_path):
     assert torch.allclose(ck["state_dict"][conv], (w1[conv] + w2[conv]) / 2)
     assert [e["epoch"] for e in ck["meta"]["averaged_from"]] == [0, 1]
     assert ck["meta"]["bn_recalibration_faces"] == 512 and "train_state" not in ck
+    assert ck["meta"]["bn_recalibration_augment"] == "crops"  # the tiny run's augmentation
 
     model = build_model("cnn1")
     model.load_state_dict(ck["state_dict"])
