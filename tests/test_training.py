@@ -193,7 +193,7 @@ def test_batchnorm_is_recalibrated_under_the_runs_own_augmentation():
     listed = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(PRESETS["photos"]).items()}
     assert training_augmentation({"config": {"augment": listed}}) == "photos"  # tuples stored as lists
     custom = {**asdict(PRESETS["crops"]), "rotation_deg": 3.0}
-    for meta in ({}, {"config": {"augment": custom}}, {"config": {"augment": torch.zeros(1)}}):
+    for meta in ({}, {"config": "photos"}, {"config": {"augment": custom}}, {"config": {"augment": torch.zeros(1)}}):
         assert training_augmentation(meta) is None  # then the faces are used as they are
     x = torch.rand(300, 1, 48, 48)
     a, b = augmented(x, "photos", seed=3), augmented(x, "photos", seed=3)

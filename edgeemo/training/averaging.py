@@ -47,8 +47,9 @@ def average_state_dicts(states: Sequence[dict]) -> dict:
 
 def training_augmentation(meta: dict) -> str | None:
     """The name of the augmentation preset the checkpoint's run was trained with, if it is one of ours."""
+    config = meta.get("config")
     try:
-        stored = json.dumps(meta.get("config", {}).get("augment"), sort_keys=True)
+        stored = json.dumps(config.get("augment") if isinstance(config, dict) else None, sort_keys=True)
     except TypeError:  # a stranger's metadata holding something other than plain values
         return None
     return next((name for name, cfg in PRESETS.items() if json.dumps(asdict(cfg), sort_keys=True) == stored), None)
@@ -56,7 +57,7 @@ def training_augmentation(meta: dict) -> str | None:
 
 @torch.no_grad()
 def augmented(x: torch.Tensor, preset: str, seed: int, batch_size: int = 256) -> torch.Tensor:
-    """``x`` through the training augmentation ``preset``, in batches as training draws it, seeded."""
+    """``x`` through the training augmentation ``preset``, seeded so the same call gives the same faces."""
     gen = torch.Generator().manual_seed(seed)
     return torch.cat([augment(x[i : i + batch_size], PRESETS[preset], gen) for i in range(0, len(x), batch_size)])
 
