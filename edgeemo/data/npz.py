@@ -89,6 +89,12 @@ def _open(path: Path) -> tuple[_Arrays, set[str]]:
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes); copy or convert the dataset again")
+    with path.open("rb") as f:
+        head = f.read(6)
+    if not head.startswith((b"PK", b"\x93NUMPY")):
+        # numpy reports any other content as "pickled data" and suggests allow_pickle: never the advice to give.
+        raise DataError(f"{path}: not a readable .npz file: it does not start like a zip archive, as every .npz "
+                        "does; write the dataset with numpy.savez or numpy.savez_compressed")
     try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
