@@ -55,15 +55,28 @@ def torch_load_weights_only(path: Path, what: str = "checkpoint"):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = _unsafe_global(str(exc))
+        what_is_wrong = (
+            f"the file holds Python objects beyond tensors and plain data ({found}), and loading them could run code"
+            if found else
+            f"not a weights-only torch file ({_unpickler_reason(str(exc))}): it is damaged, or holds Python "
+            "objects whose loading could run code"
+        )
         raise ModelFileError(
-            f"{path}: refused to load: the file holds Python objects beyond tensors and plain data"
-            f"{f' ({found})' if found else ''}, and loading them could run code; edgeemo reads only "
-            "weights-only torch files (re-save its state_dict from code you trust)"
+            f"{path}: refused to load: {what_is_wrong}; edgeemo reads only weights-only torch files "
+            "(re-save its state_dict from code you trust)"
         ) from None
     except Exception as exc:  # torch raises many types for damaged files
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise ModelFileError(f"{path}: not a readable torch {what} ({type(exc).__name__}: {detail}); "
                              "is the file complete? Copy it again or re-export it") from None
+
+
+def _unpickler_reason(message: str) -> str:
+    """The reason in torch's weights-only error, without its advice to load the file unsafely."""
+    import re
+
+    m = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", message)
+    return m.group(1).strip()[:120] if m else "unreadable"
 
 
 def _unsafe_global(message: str) -> str | None:
