@@ -161,7 +161,6 @@ def test_a_checkpoint_in_the_working_folder_is_used_only_when_named(planted, tmp
     assert not marker.exists()
 
 
-
 def test_garbled_torch_file_is_refused_without_advice_to_load_it_unsafely(tmp_path):
     pytest.importorskip("torch", reason="torch (the 'train' extra) reads .pt files")
     for name, content in (("garbled.pt", b"x" * 64), ("cut_pickle.pt", b"\x80\x04\x95\x10\x00")):
@@ -169,6 +168,7 @@ def test_garbled_torch_file_is_refused_without_advice_to_load_it_unsafely(tmp_pa
         res = cli("info", tmp_path / name)
         one_line_error(res, name, "refused to load", "it is damaged")
         assert "weights_only` set to `False`" not in res.output and "PyTorch 2.6" not in res.output, res.output
+
 
 # -- one crop is one face; floats only in [0, 1] ----------------------------------------------------
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -73,16 +74,12 @@ def torch_load_weights_only(path: Path, what: str = "checkpoint"):
 
 def _unpickler_reason(message: str) -> str:
     """The reason in torch's weights-only error, without its advice to load the file unsafely."""
-    import re
-
     m = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", message)
     return m.group(1).strip()[:120] if m else "unreadable"
 
 
 def _unsafe_global(message: str) -> str | None:
     """The refused name in torch's weights-only error message, e.g. ``posix.system``."""
-    import re
-
     m = re.search(r"GLOBAL ([\w.]+)", message)
     return m.group(1) if m else None
 
