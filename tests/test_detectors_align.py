@@ -72,6 +72,19 @@ def test_detectors_on_an_empty_image_and_their_description():
         make_detector("mtcnn")
 
 
+def test_small_images_are_enlarged_for_yunet_but_thin_strips_never_become_huge():
+    from edgeemo.detectors import make_detector
+
+    yn = make_detector("yunet", detect_width=640)
+    assert yn.detection_scale((100, 120, 3)) == pytest.approx(1.6)   # a small crop: shorter side to 160
+    assert yn.detection_scale((3000, 4000, 3)) == pytest.approx(0.16)  # a photo: 640 wide
+    for shape in [(1, 5000, 3), (20, 8000, 3), (120, 1000, 3), (40, 2000, 3)]:
+        s = yn.detection_scale(shape)
+        assert max(shape[:2]) * s <= 640 + 1e-9, shape  # not 160 / shorter side: 800,000 px for 1×5000
+        assert len(yn.detect(np.full(shape, 128, np.uint8))) == 0
+    assert len(yn.detect(np.zeros((8, 300, 3), np.uint8))) == 0  # shorter than min_face: nothing can fit
+
+
 def test_similarity_recovers_a_known_transform_and_ignores_zero_weights():
     from edgeemo.align import similarity
 

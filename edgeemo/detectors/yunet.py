@@ -37,11 +37,14 @@ class YuNetDetector(FaceDetector):
     """YuNet through ``cv2.FaceDetectorYN``: boxes, confidences in 0..1 and five landmarks per face.
 
     The image is downscaled to at most ``detect_width`` pixels wide (0: full size) before
-    detection, and an image whose shorter side is under ``min_side`` pixels is enlarged to it (a
-    small crop that the face fills is found far more often); faces smaller than ``min_face``
-    pixels (in the image as given) are dropped. ``model`` replaces the shipped file (it is not
-    hash-checked: the caller chose it).
+    detection, and an image whose shorter side is under ``min_side`` pixels is enlarged towards it
+    (a small crop that the face fills is found far more often), but never past ``max_enlarged``
+    pixels on its longer side (a thin strip would otherwise become a huge image); faces smaller
+    than ``min_face`` pixels (in the image as given) are dropped. ``model`` replaces the shipped
+    file (it is not hash-checked: the caller chose it).
     """
+
+    max_enlarged = 640
 
     name = "yunet"
     has_landmarks = True
@@ -68,9 +71,9 @@ class YuNetDetector(FaceDetector):
     def detect(self, bgr: np.ndarray, gray: np.ndarray | None = None) -> Detections:
         if bgr.ndim == 2:
             bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
-        s = self._scale_for(bgr.shape, self.detect_width)
-        if min(bgr.shape[:2]) * s < self.min_side:
-            s = self.min_side / min(bgr.shape[:2])
+        s = self.detection_scale(bgr.shape)
+        if min(bgr.shape[:2]) < self.min_face or min(bgr.shape[:2]) * s < 1:  # no face of min_face pixels fits
+            return Detections.empty(with_landmarks=True)
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
         small = bgr if s == 1.0 else cv2.resize(bgr, None, fx=s, fy=s, interpolation=interp)
         size = (small.shape[1], small.shape[0])
@@ -85,6 +88,14 @@ class YuNetDetector(FaceDetector):
         keep = np.minimum(boxes[:, 2], boxes[:, 3]) >= self.min_face
         landmarks = faces[:, 4:14].reshape(-1, 5, 2).astype(np.float32)
         return Detections(boxes[keep], faces[keep, 14].astype(np.float32), landmarks[keep])
+
+    def detection_scale(self, shape: tuple[int, ...]) -> float:
+        """The factor an image of ``shape`` is resized by for detection."""
+        s = self._scale_for(shape, self.detect_width)
+        short, long = min(shape[:2]), max(shape[:2])
+        if short * s < self.min_side:
+            s = max(s, min(self.min_side / short, max(self.max_enlarged, self.detect_width) / long))
+        return s
 
     def describe(self) -> dict:
         return {"name": self.name, "file": self.path.name, "shipped": self.shipped,
