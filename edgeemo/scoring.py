@@ -15,11 +15,24 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelFileError
 from .labels import CLASSES
 from .metrics import classification_metrics, fer7_predictions
 
 Predict = Callable[[Any], np.ndarray]
 BATCH = 256
+
+
+def finite_logits(logits: Any) -> np.ndarray:
+    """Logits as float32, refusing NaN or infinite values: scored or shown, they would read as a
+    confident first class (angry)."""
+    out = np.asarray(logits, dtype=np.float32)
+    bad = ~np.isfinite(out).all(axis=-1)
+    if bad.any():
+        raise ModelFileError(f"the model gave NaN or infinite values for {int(bad.sum())} of {len(out)} faces, so "
+                             "its answers would be wrong: its weights are damaged, diverged in training, or overflow "
+                             "at this precision (try its FP32 file, or export it again with 'edgeemo export')")
+    return out
 
 
 def batched_logits(predict: Predict, x: np.ndarray, *, batch_size: int = BATCH,
@@ -30,7 +43,7 @@ def batched_logits(predict: Predict, x: np.ndarray, *, batch_size: int = BATCH,
     out = []
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size]
-        out.append(np.asarray(predict(prepare(xb) if prepare is not None else xb), dtype=np.float32))
+        out.append(finite_logits(predict(prepare(xb) if prepare is not None else xb)))
     return np.concatenate(out) if out else np.zeros((0, num_classes), np.float32)
 
 

@@ -86,9 +86,10 @@ def planted(tmp_path):
     return tmp_path / "evil.pt", tmp_path / "evil_plain.pt", marker
 
 
-def tiny_onnx(path: Path, *, outputs: int = 7, batch: int | str = "N", perm=None) -> Path:
+def tiny_onnx(path: Path, *, outputs: int = 7, batch: int | str = "N", perm=None, poison: float | None = None) -> Path:
     """A real, runnable ONNX classifier (flatten → Gemm) with edgeemo metadata saying 7 classes
-    (``perm``: the same classifier with its outputs, and the class names, in another order)."""
+    (``perm``: the same classifier with its outputs, and the class names, in another order;
+    ``poison``: every weight of the first class set to it, e.g. NaN or one that overflows on real faces)."""
     onnx = pytest.importorskip("onnx", reason="building ONNX files needs onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -97,6 +98,8 @@ def tiny_onnx(path: Path, *, outputs: int = 7, batch: int | str = "N", perm=None
 
     rng = np.random.default_rng(0)
     weights = rng.normal(0, 0.01, (outputs, 48 * 48)).astype(np.float32)
+    if poison is not None:
+        weights[0] = poison
     w = numpy_helper.from_array(weights if perm is None else weights[list(perm)], "w")
     b = numpy_helper.from_array(np.zeros(outputs, np.float32), "b")
     graph = helper.make_graph(
@@ -112,6 +115,23 @@ def tiny_onnx(path: Path, *, outputs: int = 7, batch: int | str = "N", perm=None
     set_metadata(model, meta)
     onnx.save(model, str(path))
     return path
+
+
+def test_models_that_give_nan_or_infinite_logits_are_refused(tmp_path):
+    """NaN weights are refused when the file is opened; weights that overflow only on real faces at
+    their first batch — never a confident first class ("angry nan%") or a score computed from it."""
+    from edgeemo.classifier import EmotionClassifier
+
+    data = faces_npz(tmp_path / "faces.npz")
+    nan = tiny_onnx(tmp_path / "nan.onnx", poison=float("nan"))
+    huge = tiny_onnx(tmp_path / "huge.onnx", poison=1e38)
+    for cmd in (["eval", "--model", nan, "--data", data], ["info", nan]):
+        one_line_error(cli(*cmd), "nan.onnx", "NaN or infinite values", "damaged")
+    one_line_error(cli("eval", "--model", huge, "--data", data, "--split", "all"),
+                   "NaN or infinite values for 60 of 60 faces", "FP32")
+    clf = EmotionClassifier(huge)  # opens: its check input is all zeros, and zero times the huge weights is 0
+    with pytest.raises(EdgeemoError, match="NaN or infinite values for 1 of 1 faces"):
+        clf.predict(np.full((48, 48), 200, np.uint8))
 
 
 # -- code in model files --------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def check_model_io(path: Path, meta: ModelMeta, input_shape: Sequence, output_sh
 
     The input must be N×C×H×W with C, H, W as the metadata's preprocessing says and a dynamic
     batch N; the output N×K with K the number of classes the metadata names (``output_shape``
-    None or a dynamic K: the caller checks a real output with :func:`check_logits`).
+    None or a dynamic K: the caller checks a real output with :func:`check_logits`, as every
+    backend does once when it opens a file).
     """
     expected = [meta.preprocess.channels, *meta.preprocess.size]
     dims = _dims(input_shape)
@@ -43,9 +44,13 @@ def check_model_io(path: Path, meta: ModelMeta, input_shape: Sequence, output_sh
 
 
 def check_logits(path: Path, meta: ModelMeta, logits: np.ndarray, n: int) -> None:
-    """A real output must be n × (number of classes in the metadata)."""
+    """A real output must be n × (number of classes in the metadata), and finite."""
     if logits.ndim != 2 or logits.shape != (n, len(meta.classes)):
         _output_mismatch(path, meta, list(logits.shape))
+    if not np.isfinite(logits).all():
+        raise ModelFileError(f"{path}: its output for a blank face holds NaN or infinite values, so every "
+                             f"answer would be wrong: the file is damaged or its weights overflow at its precision; "
+                             f"{REEXPORT}")
 
 
 def _output_mismatch(path: Path, meta: ModelMeta, shape: list) -> None:

@@ -40,9 +40,8 @@ class OnnxRuntimeBackend(Backend):
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self.input_name = inp.name
         check_model_io(self.path, self.meta, inp.shape, out.shape)
-        if not isinstance(out.shape[-1], int):  # a dynamic class axis: check a real output once
-            pre = self.meta.preprocess
-            check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
+        pre = self.meta.preprocess  # one real output: its shape (a dynamic class axis) and finite values
+        check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]

@@ -65,9 +65,8 @@ class OpenVinoBackend(Backend):
             raise ModelFileError(f"{self.path}: OpenVINO cannot compile it for {device} "
                                  f"({type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]})") from exc
         self.request = self.compiled.create_infer_request()
-        if not out_shape[-1].is_static:
-            pre = self.meta.preprocess
-            check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
+        pre = self.meta.preprocess  # one real output: its shape (a dynamic class axis) and finite values
+        check_logits(self.path, self.meta, self.predict(np.zeros((1, pre.channels, *pre.size), np.float32)), 1)
 
     def _read_meta(self, model) -> ModelMeta:
         if model.has_rt_info([META_KEY, "meta"]):

@@ -21,6 +21,7 @@ from ..classifier import EmotionClassifier, softmax
 from ..crops import CropGeometry, box_geometry, face_crops
 from ..detectors import DEFAULT_DETECTOR, Detections, FaceDetector, make_detector
 from ..errors import EdgeemoError
+from ..scoring import finite_logits
 from .overlay import annotate
 from .smooth import ProbabilitySmoother
 from .sources import FrameSource, SourceStalled, open_source
@@ -138,7 +139,7 @@ class EmotionPipeline:
         x = self.classifier.preprocess(crops) if len(dets) else None
         t2 = time.perf_counter()
         if x is not None:
-            raw = softmax(self.classifier.backend.predict(x).astype(np.float32))
+            raw = softmax(finite_logits(self.classifier.backend.predict(x)))
         else:
             raw = np.zeros((0, len(self.classes)), np.float32)
         t3 = time.perf_counter()
