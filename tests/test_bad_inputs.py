@@ -244,6 +244,26 @@ def test_bad_crops_are_one_clear_error(clf, bad, phrase):
     assert phrase in str(err.value) and "uint8 0-255" in str(err.value)
 
 
+def test_photo_api_settings_out_of_range_are_one_clear_error(clf):
+    """A negative max_faces would keep no face, a negative width would resize by a negative factor."""
+    from edgeemo import Analyzer
+    from edgeemo.demo.pipeline import EmotionPipeline
+    from edgeemo.detectors import make_detector
+
+    for kwargs, phrase in (({"max_faces": 0}, "max_faces must be at least 1"),
+                           ({"max_faces": -5}, "max_faces must be at least 1"),
+                           ({"batch_size": 0}, "batch_size must be"),
+                           ({"detect_width": -5}, "detect_width must be 0"),
+                           ({"min_face": 0}, "min_face at least 1")):
+        with pytest.raises(EdgeemoError, match=phrase):
+            Analyzer(classifier=clf, **kwargs)
+    with pytest.raises(EdgeemoError, match="detect_width must be 0"):
+        make_detector("haar", detect_width=-1)
+    with pytest.raises(EdgeemoError, match="max_faces must be at least 1"):
+        EmotionPipeline(clf, max_faces=-5)
+    assert len(Analyzer(classifier=clf, max_faces=1).analyze(np.zeros((200, 200, 3), np.uint8)).faces) == 0
+
+
 def test_batch_size_must_be_positive_and_empty_batch_is_zero_faces(clf):
     from edgeemo.faces import FaceInputError
 

@@ -18,7 +18,8 @@ from ..align import DEFAULT_TEMPLATE, FaceTemplate
 from ..classifier import EmotionClassifier
 from ..crops import CropGeometry, box_geometry, face_crops
 from ..detectors import DEFAULT_DETECTOR, FaceDetector, make_detector
-from ..faces import FaceInputError, to_bgr
+from ..errors import EdgeemoError
+from ..faces import FaceInputError, check_batch_size, to_bgr
 from .inputs import InputError, Item
 from .results import Face, ImageResult
 
@@ -42,6 +43,9 @@ class Analyzer:
                  precision: str = "auto", backend: str = "auto", threads: int | None = None,
                  detect_width: int = 640, min_face: int | None = None, score_threshold: float | None = None,
                  max_faces: int = 64, batch_size: int = 64, classifier: EmotionClassifier | None = None) -> None:
+        if max_faces < 1:
+            raise EdgeemoError(f"max_faces must be at least 1, got {max_faces}")
+        check_batch_size(batch_size)
         self.detector = detector if isinstance(detector, FaceDetector) else make_detector(
             detector, detector_model, detect_width, min_face, score_threshold)
         self.classifier = classifier or EmotionClassifier(model, backend=backend, threads=threads, precision=precision)

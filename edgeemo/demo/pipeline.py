@@ -89,8 +89,8 @@ class EmotionPipeline:
         self.geometry = geometry or box_geometry(self.detector.name)
         self.template = template
         self.max_faces = max_faces
-        if detect_every < 1:
-            raise EdgeemoError(f"detect_every must be at least 1, got {detect_every}")
+        if detect_every < 1 or max_faces < 1:
+            raise EdgeemoError(f"detect_every and max_faces must be at least 1, got {detect_every} and {max_faces}")
         self.detect_every = detect_every
         self.input_size = tuple(classifier.meta.preprocess.size)
         self._n = 0
