@@ -244,9 +244,11 @@ def test_bad_crops_are_one_clear_error(clf, bad, phrase):
     assert phrase in str(err.value) and "uint8 0-255" in str(err.value)
 
 
-def test_photo_api_settings_out_of_range_are_one_clear_error(clf):
-    """A negative max_faces would keep no face, a negative width would resize by a negative factor."""
+def test_python_api_settings_out_of_range_are_one_clear_error(clf):
+    """A negative max_faces would keep no face, a negative width would resize by a negative factor,
+    a negative thread count would reach the runtime."""
     from edgeemo import Analyzer
+    from edgeemo.classifier import EmotionClassifier
     from edgeemo.demo.pipeline import EmotionPipeline
     from edgeemo.detectors import make_detector
 
@@ -262,6 +264,10 @@ def test_photo_api_settings_out_of_range_are_one_clear_error(clf):
     with pytest.raises(EdgeemoError, match="max_faces must be at least 1"):
         EmotionPipeline(clf, max_faces=-5)
     assert len(Analyzer(classifier=clf, max_faces=1).analyze(np.zeros((200, 200, 3), np.uint8)).faces) == 0
+    for threads in (-3, 1.5, True):
+        with pytest.raises(EdgeemoError, match="threads must be a whole number"):
+            EmotionClassifier("default", threads=threads)
+    assert len(EmotionClassifier("fast", threads=np.int64(1)).predict(np.zeros((48, 48), np.uint8))) == 1
 
 
 def test_batch_size_must_be_positive_and_empty_batch_is_zero_faces(clf):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from numbers import Integral
 from pathlib import Path
 
 from ..errors import EdgeemoError, MissingExtraError, import_module
@@ -55,6 +56,10 @@ def choose_backend(path: str | Path, backend: str = "auto") -> str:
 
 def open_backend(path: str | Path, backend: str = "auto", **kwargs) -> Backend:
     """Open a model file in a runtime (``auto`` picks it from the file type)."""
+    threads = kwargs.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 0):
+        raise EdgeemoError(f"threads must be a whole number, 1 or more (0 or None: the runtime's default), "
+                           f"got {threads!r}")
     return backend_class(choose_backend(path, backend))(path, **kwargs)
 
 
