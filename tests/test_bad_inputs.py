@@ -250,7 +250,7 @@ def test_python_api_settings_out_of_range_are_one_clear_error(clf):
     from edgeemo import Analyzer
     from edgeemo.classifier import EmotionClassifier
     from edgeemo.demo.pipeline import EmotionPipeline
-    from edgeemo.detectors import make_detector
+    from edgeemo.detectors import YuNetDetector, make_detector
 
     for kwargs, phrase in (({"max_faces": 0}, "max_faces must be at least 1"),
                            ({"max_faces": -5}, "max_faces must be at least 1"),
@@ -261,6 +261,8 @@ def test_python_api_settings_out_of_range_are_one_clear_error(clf):
             Analyzer(classifier=clf, **kwargs)
     with pytest.raises(EdgeemoError, match="detect_width must be 0"):
         make_detector("haar", detect_width=-1)
+    with pytest.raises(EdgeemoError, match="min_face at least 1"):
+        YuNetDetector(min_face=0)  # built directly, not by name
     with pytest.raises(EdgeemoError, match="max_faces must be at least 1"):
         EmotionPipeline(clf, max_faces=-5)
     assert len(Analyzer(classifier=clf, max_faces=1).analyze(np.zeros((200, 200, 3), np.uint8)).faces) == 0

@@ -22,9 +22,6 @@ def make_detector(name: str = DEFAULT_DETECTOR, model: str | Path | None = None,
                   min_face: int | None = None, score_threshold: float | None = None) -> FaceDetector:
     """A detector by name. ``model`` replaces its file (a YuNet .onnx or a Haar cascade .xml);
     ``min_face`` and ``score_threshold`` default to each detector's own."""
-    if detect_width < 0 or (min_face is not None and min_face < 1):
-        raise EdgeemoError(f"detect_width must be 0 (full size) or a width in pixels, and min_face at least 1; "
-                           f"got {detect_width} and {min_face}")
     if name == "yunet":
         kwargs = {k: v for k, v in (("min_face", min_face), ("score_threshold", score_threshold)) if v is not None}
         return YuNetDetector(model, detect_width, **kwargs)

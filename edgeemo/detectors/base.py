@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..errors import EdgeemoError
+
 # The five landmarks, in YuNet's order. "Right" and "left" are the person's own: the right eye
 # appears on the image's left in a frontal face.
 LANDMARKS = ("right_eye", "left_eye", "nose_tip", "right_mouth", "left_mouth")
@@ -58,6 +60,12 @@ class FaceDetector:
 
     def describe(self) -> dict:
         return {"name": self.name}
+
+    def _set_sizes(self, detect_width: int, min_face: int) -> None:
+        if detect_width < 0 or min_face < 1:
+            raise EdgeemoError(f"detect_width must be 0 (full size) or a width in pixels, and min_face at least 1; "
+                               f"got {detect_width} and {min_face}")
+        self.detect_width, self.min_face = detect_width, min_face
 
     @staticmethod
     def _scale_for(shape: tuple[int, ...], detect_width: int) -> float:

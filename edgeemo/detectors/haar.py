@@ -23,6 +23,7 @@ class HaarDetector(FaceDetector):
 
     def __init__(self, detect_width: int = 320, min_face: int = 48, scale_factor: float = 1.1,
                  min_neighbors: int = 5, cascade: str | Path | None = None) -> None:
+        self._set_sizes(detect_width, min_face)
         path = Path(cascade) if cascade else Path(cv2.data.haarcascades) / HAAR_FILE
         if not path.exists():
             raise EdgeemoError(f"the Haar cascade {path} is missing; reinstall opencv-python-headless (<5)")
@@ -30,7 +31,6 @@ class HaarDetector(FaceDetector):
         if self.cascade.empty():
             raise EdgeemoError(f"{path}: OpenCV could not load this Haar cascade file")
         self.path = path
-        self.detect_width, self.min_face = detect_width, min_face
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
 
     def detect(self, bgr: np.ndarray, gray: np.ndarray | None = None) -> Detections:

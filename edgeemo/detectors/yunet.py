@@ -51,6 +51,7 @@ class YuNetDetector(FaceDetector):
 
     def __init__(self, model: str | Path | None = None, detect_width: int = 320, min_face: int = 16,
                  score_threshold: float = 0.6, nms_threshold: float = 0.3, min_side: int = 160) -> None:
+        self._set_sizes(detect_width, min_face)
         if not hasattr(cv2, "FaceDetectorYN"):
             raise EdgeemoError(f"OpenCV {cv2.__version__} has no FaceDetectorYN (YuNet needs OpenCV >= 4.8); "
                                "pip install -U 'opencv-python-headless<5', or use --detector haar")
@@ -63,7 +64,6 @@ class YuNetDetector(FaceDetector):
             raise EdgeemoError(f"{path}: OpenCV cannot load it as a YuNet model ({str(exc).strip()[-200:]}); "
                                "leave --detector-model out to use the shipped one") from exc
         self.path, self.shipped = path, model is None
-        self.detect_width, self.min_face = detect_width, min_face
         self.score_threshold, self.nms_threshold = score_threshold, nms_threshold
         self.min_side = min_side
         self._size: tuple[int, int] | None = None
