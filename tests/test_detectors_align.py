@@ -85,6 +85,20 @@ def test_small_images_are_enlarged_for_yunet_but_thin_strips_never_become_huge()
     assert len(yn.detect(np.zeros((8, 300, 3), np.uint8))) == 0  # shorter than min_face: nothing can fit
 
 
+def test_yunet_finds_no_face_in_blank_or_noise_strips_of_any_size():
+    """OpenCV's YuNet returns spurious boxes (even non-finite ones) for inputs under 64 px on a side;
+    the detector pads them, so blank and noise images of thin or small shapes give no face."""
+    from edgeemo.detectors import make_detector
+
+    rng = np.random.default_rng(0)
+    for width in (640, 0):
+        yn = make_detector("yunet", detect_width=width)
+        for h, w in [(16, 1000), (19, 5000), (19, 8000), (32, 640), (40, 2000), (13, 640), (60, 300), (16, 16)]:
+            for img in (np.full((h, w, 3), 128, np.uint8), rng.integers(0, 256, (h, w, 3), dtype=np.uint8)):
+                for image in (img, img.transpose(1, 0, 2).copy()):
+                    assert len(yn.detect(image)) == 0, (image.shape, width)
+
+
 def test_similarity_recovers_a_known_transform_and_ignores_zero_weights():
     from edgeemo.align import similarity
 

@@ -19,6 +19,7 @@ from .base import Detections, FaceDetector
 
 YUNET_FILE = ASSETS / "yunet" / "yunet_s_640_640.onnx"
 YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+MIN_INPUT = 64  # pixels on each side; below it OpenCV's YuNet returns spurious boxes (measured on blank images)
 
 
 def shipped_yunet() -> Path:
@@ -76,6 +77,9 @@ class YuNetDetector(FaceDetector):
             return Detections.empty(with_landmarks=True)
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
         small = bgr if s == 1.0 else cv2.resize(bgr, None, fx=s, fy=s, interpolation=interp)
+        pad_h, pad_w = max(0, MIN_INPUT - small.shape[0]), max(0, MIN_INPUT - small.shape[1])
+        if pad_h or pad_w:  # pad below and right: boxes keep their coordinates
+            small = cv2.copyMakeBorder(small, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=0)
         size = (small.shape[1], small.shape[0])
         if size != self._size:
             self.net.setInputSize(size)
@@ -84,10 +88,12 @@ class YuNetDetector(FaceDetector):
         if faces is None or len(faces) == 0:
             return Detections.empty(with_landmarks=True)
         faces = faces.astype(np.float64) / np.r_[np.full(14, s), 1.0]
+        with np.errstate(invalid="ignore"):  # a non-finite row is dropped, never cast
+            side = np.round(np.minimum(faces[:, 2], faces[:, 3]))
+            faces = faces[np.isfinite(faces).all(axis=1) & (side >= self.min_face)]
         boxes = np.round(faces[:, :4]).astype(np.int64)
-        keep = np.minimum(boxes[:, 2], boxes[:, 3]) >= self.min_face
         landmarks = faces[:, 4:14].reshape(-1, 5, 2).astype(np.float32)
-        return Detections(boxes[keep], faces[keep, 14].astype(np.float32), landmarks[keep])
+        return Detections(boxes, faces[:, 14].astype(np.float32), landmarks)
 
     def detection_scale(self, shape: tuple[int, ...]) -> float:
         """The factor an image of ``shape`` is resized by for detection."""
