@@ -55,6 +55,8 @@ REGISTRY: dict[str, ModelSpec] = {
                   "edgeemo's residual 4-stage CNN, ~100 M MACs (the shipped default, trained on FER+ votes)"),
         ModelSpec("fastnet", "edgenet:FastNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
                   "edgenet at half the width per stage, ~25 M MACs (the shipped 'fast' model)"),
+        ModelSpec("widenet", "edgenet:WideNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
+                  "edgenet at twice the width per stage, ~400 M MACs: a teacher to distil into edgenet"),
         ModelSpec("cnn1", "cnn:CNN1", FER_GRAY, Recipe(epochs=30, lr=0.05),
                   "paper's small custom CNN: 3 conv stages + FC"),
         ModelSpec("cnn2", "cnn:CNN2", FER_GRAY, Recipe(epochs=40, lr=0.05),

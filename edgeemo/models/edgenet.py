@@ -59,3 +59,11 @@ class FastNet(EdgeNet):
 
     def __init__(self, num_classes: int = 7, in_channels: int = 1) -> None:
         super().__init__(num_classes, in_channels, widths=(16, 32, 64, 128), dropout=0.1)
+
+
+class WideNet(EdgeNet):
+    """EdgeNet at twice the width per stage (64/128/256/512), four times the multiply-adds: a teacher to
+    distil into ``edgenet`` (``edgeemo train --teacher``), too slow to ship for edge devices."""
+
+    def __init__(self, num_classes: int = 7, in_channels: int = 1) -> None:
+        super().__init__(num_classes, in_channels, widths=(64, 128, 256, 512), dropout=0.3)
