@@ -11,24 +11,25 @@ import sys
 
 
 def run() -> None:
-    from .errors import note_interrupt
+    from .errors import note_interrupt, redeliver_swallowed_interrupts
 
     signal.signal(signal.SIGINT, note_interrupt)  # Python's default behaviour, counted (see errors.import_module)
+    redeliver_swallowed_interrupts()
     try:
         from .cli import main
-    except (KeyboardInterrupt, ImportError) as exc:
-        if isinstance(exc, ImportError) and not _interrupted(exc):
+    except (KeyboardInterrupt, Exception) as exc:
+        if not _interrupted(exc):
             raise
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
     main()
 
 
-def _interrupted(exc: ImportError) -> bool:
-    """Whether an ImportError is a Ctrl-C that a C extension's initialisation turned into one."""
+def _interrupted(exc: BaseException) -> bool:
+    """Whether an error while loading is a Ctrl-C, perhaps in the disguise of another exception."""
     from . import errors
 
-    return errors._interrupts > 0 or isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+    return errors._interrupts > 0 or errors.caused_by_interrupt(exc)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .cliargs import csv_list
 from .console_log import make_console, styled
-from .errors import EdgeemoError
+from .errors import EdgeemoError, caused_by_interrupt
 from .models import REGISTRY
 
 console = make_console()
@@ -39,6 +39,9 @@ class EdgeemoGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:
+            if caused_by_interrupt(exc):  # a Ctrl-C that another exception wraps
+                err_console.print(styled("interrupted", "yellow"))
+                sys.exit(130)
             if os.environ.get("EDGEEMO_DEBUG"):
                 raise
             err_console.print(styled(

@@ -43,6 +43,43 @@ def note_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def redeliver_swallowed_interrupts() -> None:
+    """Make a Ctrl-C that lands inside a finaliser or weakref callback (the import system runs them all the
+    time) stop the command as any other does. Python cannot raise from there: it prints the KeyboardInterrupt
+    as "Exception ignored in ..." with a traceback, and goes on as if no key was pressed. This hook keeps
+    that quiet and delivers the interrupt again a moment later, once the callback has returned."""
+    import _thread
+    import sys
+    import threading
+
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            default(unraisable)
+            return
+        timer = threading.Timer(0.05, _thread.interrupt_main)
+        timer.daemon = True
+        try:
+            timer.start()
+        except RuntimeError:  # the interpreter is shutting down: nothing left to interrupt
+            pass
+
+    sys.unraisablehook = hook
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C in disguise: a KeyboardInterrupt somewhere in its chain (C extensions turn an
+    interrupted initialisation into ImportError, class creation wraps one in RuntimeError)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def import_module(module: str):
     """``importlib.import_module``, except that a Ctrl-C during the import stays a Ctrl-C: C extensions
     (onnxruntime, OpenCV) report an interrupted initialisation as ImportError, which must not read as
@@ -53,8 +90,7 @@ def import_module(module: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        cause = exc.__cause__ or exc.__context__
-        if _interrupts != seen or isinstance(cause, KeyboardInterrupt):
+        if _interrupts != seen or caused_by_interrupt(exc):
             raise KeyboardInterrupt from None
         raise
 

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -615,6 +616,57 @@ def test_ctrl_c_during_start_up_prints_no_traceback():
         assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)
         if proc.returncode == 130:
             assert err.strip().splitlines()[-1].strip() == "interrupted"
+
+
+def test_ctrl_c_inside_a_weakref_callback_still_stops_the_command():
+    """A Ctrl-C that lands while Python runs a weakref callback (the import system's module locks use them)
+    cannot be raised there; Python would print it as an ignored exception with a traceback and carry on.
+    edgeemo's handler delivers it again once the callback has returned."""
+    script = textwrap.dedent("""
+        import os, signal, time, weakref
+        from edgeemo.errors import note_interrupt, redeliver_swallowed_interrupts
+        signal.signal(signal.SIGINT, note_interrupt)
+        redeliver_swallowed_interrupts()
+        class Thing: pass
+        def callback(ref):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000): pass  # the handler runs here, inside the callback
+        thing = Thing(); ref = weakref.ref(thing, callback)
+        try:
+            del thing
+            end = time.monotonic() + 10
+            while time.monotonic() < end: pass
+            print("carried on")
+        except KeyboardInterrupt:
+            print("stopped")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.stdout.strip() == "stopped" and "Traceback" not in proc.stderr, (proc.stdout, proc.stderr)
+
+
+def test_a_ctrl_c_wrapped_in_another_exception_reads_as_interrupted():
+    """Python wraps a KeyboardInterrupt raised while a class is created (a dataclass field's ``__set_name__``)
+    in a RuntimeError; the command still says "interrupted", not "internal error"."""
+    import click
+
+    from edgeemo.cli import EdgeemoGroup
+
+    class Field:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    @click.group(cls=EdgeemoGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def load() -> None:
+        type("Profile", (), {"detect": Field()})
+
+    res = CliRunner().invoke(group, ["load"])
+    assert res.exit_code == 130, res.output
+    assert "interrupted" in res.stderr and "internal error" not in res.stderr
 
 
 def test_api_server_that_never_answers_is_reported_while_retrying(tmp_path):
