@@ -33,13 +33,10 @@ class EdgeemoGroup(click.Group):
             err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
                               soft_wrap=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            err_console.print(styled("interrupted", "yellow"))
-            sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
-        except Exception as exc:
-            if caused_by_interrupt(exc):  # a Ctrl-C that another exception wraps
+        except (KeyboardInterrupt, Exception) as exc:
+            if caused_by_interrupt(exc):  # Ctrl-C, or another exception that wraps one
                 err_console.print(styled("interrupted", "yellow"))
                 sys.exit(130)
             if os.environ.get("EDGEEMO_DEBUG"):
