@@ -39,6 +39,16 @@ def test_package_data_ships_the_detector_and_every_shipped_model_file():
     assert {"assets/yunet/yunet_s_640_640.onnx", "assets/yunet/LICENSE", "assets/yunet/NOTICE", *models} <= shipped
 
 
+def test_the_licence_files_named_in_the_package_metadata_exist():
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    assert {"LICENSE", "edgeemo/assets/yunet/LICENSE", "edgeemo/assets/yunet/NOTICE"} == set(project["license-files"])
+    assert all("Apache License" in (root / f).read_text() for f in project["license-files"] if f.endswith("LICENSE"))
+
+
 def test_a_damaged_or_swapped_detector_file_is_refused(tmp_path, monkeypatch):
     from edgeemo.detectors import YUNET_FILE, make_detector, yunet
 
