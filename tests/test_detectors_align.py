@@ -26,12 +26,18 @@ def test_shipped_yunet_is_the_published_file_with_its_licence_and_notice():
     assert "Apache License" in (YUNET_FILE.parent / "LICENSE").read_text()
 
 
-def test_package_data_ships_the_detector_and_every_shipped_model_file():
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject() -> dict:
     import tomllib
 
-    root = Path(__file__).resolve().parent.parent
-    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["edgeemo"]
-    pkg = root / "edgeemo"
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_package_data_ships_the_detector_and_every_shipped_model_file():
+    patterns = _pyproject()["tool"]["setuptools"]["package-data"]["edgeemo"]
+    pkg = ROOT / "edgeemo"
     shipped = {p.relative_to(pkg).as_posix() for pat in patterns for p in pkg.glob(pat)}
     from edgeemo.model_files import SHIPPED
 
@@ -40,13 +46,10 @@ def test_package_data_ships_the_detector_and_every_shipped_model_file():
 
 
 def test_the_licence_files_named_in_the_package_metadata_exist():
-    import tomllib
-
-    root = Path(__file__).resolve().parent.parent
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    project = _pyproject()["project"]
     assert project["license"] == "Apache-2.0"
     assert {"LICENSE", "edgeemo/assets/yunet/LICENSE", "edgeemo/assets/yunet/NOTICE"} == set(project["license-files"])
-    assert all("Apache License" in (root / f).read_text() for f in project["license-files"] if f.endswith("LICENSE"))
+    assert all("Apache License" in (ROOT / f).read_text() for f in project["license-files"] if f.endswith("LICENSE"))
 
 
 def test_a_damaged_or_swapped_detector_file_is_refused(tmp_path, monkeypatch):
