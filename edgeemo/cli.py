@@ -122,7 +122,8 @@ def train(model_name, data, out, resume, threads, seed, augment_preset, **overri
 @click.argument("checkpoint", type=click.Path())
 @click.option("--data", required=True, type=click.Path(), help="The training data (fer2013.npz): prior and PublicTest.")
 @click.option("--out", required=True, type=click.Path(), help="The adjusted checkpoint to write.")
-@click.option("--tau", type=float, default=None, help="Strength of the adjustment [chosen on PublicTest].")
+@click.option("--tau", type=float, default=None,
+              help="Strength of the adjustment [chosen on PublicTest]; replaces an earlier one (0 undoes it).")
 @click.option("--max-accuracy-drop", type=float, default=0.005, show_default=True,
               help="When choosing tau: best balanced accuracy whose accuracy stays within this of tau = 0.")
 def adjust_prior_cmd(checkpoint, data, out, tau, max_accuracy_drop) -> None:

@@ -357,10 +357,26 @@ def test_adjust_prior_folds_the_shift_into_the_last_bias(fer_npz, tmp_path):
     shift = after["state_dict"][key] - before["state_dict"][key]
     assert torch.allclose(shift, -0.5 * torch.log(torch.tensor(rec["prior"])).float(), atol=1e-5)
     assert after["meta"]["logit_adjustment"]["tau"] == 0.5 and len(rec["scan"]) == 11
-    from edgeemo.errors import EdgeemoError
 
-    with pytest.raises(EdgeemoError, match="already prior-adjusted"):
-        adjust_prior(tmp_path / "adj.pt", fer_npz, tmp_path / "adj2.pt", tau=0.5, log=lambda s: None)
+
+def test_adjust_prior_replaces_an_earlier_adjustment_instead_of_stacking_it(fer_npz, tmp_path):
+    from edgeemo.training.priors import adjust_prior, final_linear
+
+    src = _tiny_run(fer_npz, tmp_path / "run", epochs=1).best_path
+    adjust_prior(src, fer_npz, tmp_path / "adj.pt", tau=0.5, log=lambda s: None)
+    rec = adjust_prior(tmp_path / "adj.pt", fer_npz, tmp_path / "undone.pt", tau=0.0, log=lambda s: None)
+    model = build_model("cnn1")
+    key = next(k for k, v in model.named_parameters() if v is final_linear(model).bias)
+    original = load_checkpoint(src)["state_dict"][key]
+    undone = load_checkpoint(tmp_path / "undone.pt")["state_dict"][key]
+    assert rec["replaced_tau"] == 0.5 and rec["tau"] == 0.0
+    assert torch.allclose(undone, original, atol=1e-4)
+
+    damaged = load_checkpoint(tmp_path / "adj.pt")
+    damaged["meta"]["logit_adjustment"]["prior"] = [0.5, -1.0]
+    save_checkpoint(tmp_path / "damaged.pt", damaged["state_dict"], damaged["meta"])
+    with pytest.raises(EdgeemoError, match="damaged.pt: its logit_adjustment record is damaged"):
+        adjust_prior(tmp_path / "damaged.pt", fer_npz, tmp_path / "x.pt", tau=0.5, log=lambda s: None)
 
 
 def test_teacher_ensemble_script_scores_members_and_their_ensemble(fer_npz, tmp_path):

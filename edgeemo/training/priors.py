@@ -57,6 +57,22 @@ def choose_tau(logits: np.ndarray, labels: np.ndarray, prior: np.ndarray, max_ac
     return best["tau"], rows
 
 
+def stored_adjustment(path: str | Path, record: object, n_classes: int) -> tuple[float, np.ndarray] | None:
+    """The (tau, prior) a checkpoint was adjusted with, checked: the file may come from anyone."""
+    if record is None:
+        return None
+    try:
+        tau = float(record["tau"])
+        prior = np.asarray(record["prior"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EdgeemoError(f"{path}: its logit_adjustment record is damaged ({exc!r}); "
+                           "adjust the unadjusted checkpoint instead") from None
+    if not np.isfinite(tau) or prior.shape != (n_classes,) or not (np.isfinite(prior).all() and (prior > 0).all()):
+        raise EdgeemoError(f"{path}: its logit_adjustment record is damaged (tau {tau!r}, prior of shape "
+                           f"{prior.shape}); adjust the unadjusted checkpoint instead")
+    return tau, prior
+
+
 def adjust_prior(
     checkpoint: str | Path,
     data: str | Path,
@@ -69,26 +85,32 @@ def adjust_prior(
     """Write ``out``: ``checkpoint`` with ``-tau * log(prior)`` folded into its last bias.
 
     With ``tau=None`` the tau is chosen on the validation split (PublicTest) by :func:`choose_tau`.
+    A checkpoint that is already adjusted is first taken back by its stored record, so the new tau
+    replaces the old one (``tau=0`` gives the unadjusted model back).
     Returns the record stored in the new checkpoint's metadata under ``logit_adjustment``.
     """
     ck = load_checkpoint(checkpoint)
     meta = dict(ck["meta"])
-    if "logit_adjustment" in meta:
-        raise EdgeemoError(f"{checkpoint} is already prior-adjusted (tau {meta['logit_adjustment']['tau']}); "
-                           "start from the unadjusted checkpoint")
+    record = meta.pop("logit_adjustment", None)
     labels = meta.get("config", {}).get("labels", "fer2013")
     pre = get_spec(meta["model"]).preprocess
     train_set, val_set, val_name = split_train_val(load_dataset(data, labels=labels), 0)
     prior = training_prior(train_set)
     model = build_model(meta["model"])
     model.load_state_dict(ck["state_dict"])
+    bias = final_linear(model).bias
+    previous = stored_adjustment(checkpoint, record, bias.numel())
+    if previous is not None:  # back to the unadjusted model first, so that adjustments never stack
+        with torch.no_grad():
+            bias += torch.from_numpy(previous[0] * np.log(previous[1])).float()
     fit_size(val_set, pre)
     chosen, scan = choose_tau(predict_logits(model, val_set.images, pre), val_set.labels, prior, max_accuracy_drop)
     tau = chosen if tau is None else float(tau)
     with torch.no_grad():
         final_linear(model).bias -= torch.from_numpy(tau * np.log(prior)).float()
     record = {"tau": tau, "prior": [round(float(p), 6) for p in prior], "labels": labels, "val_split": val_name,
-              "chosen_on_val": tau == chosen, "max_accuracy_drop": max_accuracy_drop, "scan": scan}
+              "chosen_on_val": tau == chosen, "max_accuracy_drop": max_accuracy_drop, "scan": scan,
+              "replaced_tau": None if previous is None else previous[0]}
     meta["logit_adjustment"] = record
     save_checkpoint(out, model.state_dict(), meta)
     for r in scan:
