@@ -91,23 +91,22 @@ def adjust_prior(
     """
     ck = load_checkpoint(checkpoint)
     meta = dict(ck["meta"])
-    record = meta.pop("logit_adjustment", None)
+    model = build_model(meta["model"])
+    model.load_state_dict(ck["state_dict"])
+    bias = final_linear(model).bias
+    previous = stored_adjustment(checkpoint, meta.pop("logit_adjustment", None), bias.numel())
+    if previous is not None:  # back to the unadjusted model first, so that adjustments never stack
+        with torch.no_grad():
+            bias += torch.from_numpy(previous[0] * np.log(previous[1])).float()
     labels = meta.get("config", {}).get("labels", "fer2013")
     pre = get_spec(meta["model"]).preprocess
     train_set, val_set, val_name = split_train_val(load_dataset(data, labels=labels), 0)
     prior = training_prior(train_set)
-    model = build_model(meta["model"])
-    model.load_state_dict(ck["state_dict"])
-    bias = final_linear(model).bias
-    previous = stored_adjustment(checkpoint, record, bias.numel())
-    if previous is not None:  # back to the unadjusted model first, so that adjustments never stack
-        with torch.no_grad():
-            bias += torch.from_numpy(previous[0] * np.log(previous[1])).float()
     fit_size(val_set, pre)
     chosen, scan = choose_tau(predict_logits(model, val_set.images, pre), val_set.labels, prior, max_accuracy_drop)
     tau = chosen if tau is None else float(tau)
     with torch.no_grad():
-        final_linear(model).bias -= torch.from_numpy(tau * np.log(prior)).float()
+        bias -= torch.from_numpy(tau * np.log(prior)).float()
     record = {"tau": tau, "prior": [round(float(p), 6) for p in prior], "labels": labels, "val_split": val_name,
               "chosen_on_val": tau == chosen, "max_accuracy_drop": max_accuracy_drop, "scan": scan,
               "replaced_tau": None if previous is None else previous[0]}
