@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -22,6 +23,23 @@ err_console = make_console(stderr=True)
 class EdgeemoGroup(click.Group):
     """Turns errors into one readable line and an exit code instead of a traceback."""
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """A Ctrl-C can land in click's own argument handling, outside ``invoke``; click would print "Aborted!"
+        and exit 1 there. The command says "interrupted" and exits 130 wherever it lands."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except (click.exceptions.Abort, KeyboardInterrupt, EOFError) as exc:
+            if isinstance(exc, EOFError) or isinstance(exc.__cause__, EOFError):
+                err_console.print(styled("error:", "bold red", " input ended while a prompt waited for it"))
+                sys.exit(1)
+            _exit_interrupted()
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)  # an exit code from ctx.exit(); commands return None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -29,7 +47,7 @@ class EdgeemoGroup(click.Group):
             err_console.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
             sys.exit(2)
         except click.UsageError as exc:  # a bad option value: one line, with where to read more
-            cmd = f"edgeemo {exc.ctx.info_name}" if exc.ctx is not None and exc.ctx.info_name else "edgeemo"
+            cmd = exc.ctx.command_path if exc.ctx is not None else "edgeemo"
             err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
                               soft_wrap=True)
             sys.exit(2)
@@ -37,14 +55,18 @@ class EdgeemoGroup(click.Group):
             raise
         except (KeyboardInterrupt, Exception) as exc:
             if caused_by_interrupt(exc):  # Ctrl-C, or another exception that wraps one
-                err_console.print(styled("interrupted", "yellow"))
-                sys.exit(130)
+                _exit_interrupted()
             if os.environ.get("EDGEEMO_DEBUG"):
                 raise
             err_console.print(styled(
                 "internal error:", "bold red", f" {type(exc).__name__}: {exc}\n"
                 "Set EDGEEMO_DEBUG=1 to see the traceback, and please report it."), soft_wrap=True)
             sys.exit(1)
+
+
+def _exit_interrupted() -> NoReturn:
+    err_console.print(styled("interrupted", "yellow"))
+    sys.exit(130)
 
 
 @click.group(cls=EdgeemoGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -669,6 +669,37 @@ def test_a_ctrl_c_wrapped_in_another_exception_reads_as_interrupted():
     assert "interrupted" in res.stderr and "internal error" not in res.stderr
 
 
+def test_unknown_command_or_option_names_the_help_to_read():
+    one_line_error(CliRunner().invoke(main, ["evaluate"], prog_name="edgeemo"), "No such command 'evaluate'",
+                   "(see 'edgeemo --help')")
+    one_line_error(CliRunner().invoke(main, ["eval", "--bogus"], prog_name="edgeemo"), "--bogus",
+                   "(see 'edgeemo eval --help')")
+
+
+def test_a_ctrl_c_in_argument_handling_reads_as_interrupted():
+    """A Ctrl-C that lands while click parses the arguments (outside the command) still says "interrupted" and
+    exits 130, not click's "Aborted!" and 1."""
+    import click
+
+    from edgeemo.cli import EdgeemoGroup
+
+    def parse(ctx, param, value):
+        raise KeyboardInterrupt
+
+    @click.group(cls=EdgeemoGroup)
+    @click.option("--level", callback=parse)
+    def group(level) -> None:
+        pass
+
+    @group.command()
+    def load() -> None:
+        pass
+
+    res = CliRunner().invoke(group, ["--level", "1", "load"])
+    assert res.exit_code == 130, res.output
+    assert res.stderr.strip().splitlines()[-1] == "interrupted" and "Aborted" not in res.stderr
+
+
 def test_api_server_that_never_answers_is_reported_while_retrying(tmp_path):
     pytest.importorskip("openai", reason="openai is not installed: pip install 'edgeemo[openai]'")
     from vlm_fixtures.servers import ScriptedProxy
