@@ -30,10 +30,7 @@ class EdgeemoGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-        except (click.exceptions.Abort, KeyboardInterrupt, EOFError) as exc:
-            if isinstance(exc, EOFError) or isinstance(exc.__cause__, EOFError):
-                err_console.print(styled("error:", "bold red", " input ended while a prompt waited for it"))
-                sys.exit(1)
+        except (click.exceptions.Abort, KeyboardInterrupt):  # edgeemo asks no questions: Abort is a Ctrl-C
             _exit_interrupted()
         except click.ClickException as exc:
             exc.show()
