@@ -44,7 +44,7 @@ class EdgeemoGroup(click.Group):
             err_console.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
             sys.exit(2)
         except click.UsageError as exc:  # a bad option value: one line, with where to read more
-            cmd = exc.ctx.command_path if exc.ctx is not None else "edgeemo"
+            cmd = _help_command(exc.ctx)
             err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
                               soft_wrap=True)
             sys.exit(2)
@@ -59,6 +59,15 @@ class EdgeemoGroup(click.Group):
                 "internal error:", "bold red", f" {type(exc).__name__}: {exc}\n"
                 "Set EDGEEMO_DEBUG=1 to see the traceback, and please report it."), soft_wrap=True)
             sys.exit(1)
+
+
+def _help_command(ctx: click.Context | None) -> str:
+    """'edgeemo SUBCOMMAND', whatever name the program was started under."""
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(["edgeemo", *reversed(names)])
 
 
 def _exit_interrupted() -> NoReturn:

@@ -670,10 +670,8 @@ def test_a_ctrl_c_wrapped_in_another_exception_reads_as_interrupted():
 
 
 def test_unknown_command_or_option_names_the_help_to_read():
-    one_line_error(CliRunner().invoke(main, ["evaluate"], prog_name="edgeemo"), "No such command 'evaluate'",
-                   "(see 'edgeemo --help')")
-    one_line_error(CliRunner().invoke(main, ["eval", "--bogus"], prog_name="edgeemo"), "--bogus",
-                   "(see 'edgeemo eval --help')")
+    one_line_error(cli("evaluate"), "No such command 'evaluate'", "(see 'edgeemo --help')")
+    one_line_error(cli("eval", "--bogus"), "--bogus", "(see 'edgeemo eval --help')")
 
 
 def test_a_ctrl_c_in_argument_handling_reads_as_interrupted():
