@@ -32,6 +32,11 @@ class EdgeemoGroup(click.Group):
             code = super().main(*args, standalone_mode=False, **kwargs)
         except (click.exceptions.Abort, KeyboardInterrupt):  # edgeemo asks no questions: Abort is a Ctrl-C
             _exit_interrupted()
+        except click.UsageError as exc:  # a bad command or option value, here or in a subcommand: one line
+            cmd = _help_command(exc.ctx)
+            err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
+                              soft_wrap=True)
+            sys.exit(2)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
@@ -42,11 +47,6 @@ class EdgeemoGroup(click.Group):
             return super().invoke(ctx)
         except EdgeemoError as exc:
             err_console.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
-            sys.exit(2)
-        except click.UsageError as exc:  # a bad option value: one line, with where to read more
-            cmd = _help_command(exc.ctx)
-            err_console.print(styled("error:", "bold red", f" {exc.format_message()} (see '{cmd} --help')"),
-                              soft_wrap=True)
             sys.exit(2)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise

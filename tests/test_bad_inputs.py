@@ -672,6 +672,7 @@ def test_a_ctrl_c_wrapped_in_another_exception_reads_as_interrupted():
 def test_unknown_command_or_option_names_the_help_to_read():
     one_line_error(cli("evaluate"), "No such command 'evaluate'", "(see 'edgeemo --help')")
     one_line_error(cli("eval", "--bogus"), "--bogus", "(see 'edgeemo eval --help')")
+    one_line_error(cli("--bogus"), "--bogus", "(see 'edgeemo --help')")
 
 
 def test_a_ctrl_c_in_argument_handling_reads_as_interrupted():
