@@ -122,6 +122,9 @@ def _say_model(ref) -> None:
 @click.option("--temperature", type=float, default=None, help="Distillation temperature [2.0].")
 @click.option("--teacher-flip", is_flag=True, default=None,
               help="The teacher also sees each face mirrored and averages both views (a stronger teacher).")
+@click.option("--bf16", is_flag=True, default=None,
+              help="Forward passes (student and teacher) in bfloat16, about 2x faster on CPUs that compute it "
+                   "natively (AVX512_BF16, AMX); weights and checkpoints stay FP32.")
 @click.option("--limit", type=POSITIVE, default=None, help="Use only the first N training faces (smoke runs).")
 @click.option("--init", type=click.Path(), default=None, help="Pretrained state dict (e.g. torchvision ImageNet).")
 @click.option("--snapshots", is_flag=True, default=None,

@@ -82,6 +82,11 @@ def cpu_info(root: str | Path = "/") -> dict:
     }
 
 
+def native_bf16_cpu(root: str | Path = "/") -> bool:
+    """Whether the CPU computes bfloat16 natively (x86 AVX512_BF16 or AMX, Arm BF16), not by emulation."""
+    return bool({"avx512_bf16", "amx_bf16", "bf16"} & set(cpu_info(root)["flags"]))
+
+
 def load_average() -> list[float] | None:
     """1-, 5- and 15-minute load averages, rounded (None where the OS has none): a noisy machine shows here."""
     return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None

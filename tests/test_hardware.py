@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from edgeemo import hardware
 from edgeemo.export.tensorrt_export import engine_cache_key, engine_path
 
@@ -44,6 +46,22 @@ def test_cpu_info_reads_this_machine():
     info = hardware.cpu_info()
     assert info["logical_cores"] >= 1
     assert info["model"]
+
+
+def _cpuinfo(tmp_path: Path, flags: str) -> Path:
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/cpuinfo").write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("flags, native", [
+    ("fpu sse4_2 avx avx2 fma", False),  # AVX2 only: bfloat16 would be emulated
+    ("avx2 avx512f avx512bw avx512_vnni", False),  # AVX-512 with VNNI but no BF16
+    ("avx2 avx512f avx512_vnni avx512_bf16", True),  # Zen 4 / Cooper Lake
+    ("avx2 avx512f amx_tile amx_int8 amx_bf16", True),  # Sapphire Rapids
+])
+def test_native_bf16_follows_the_cpu_flags(tmp_path, flags, native):
+    assert hardware.native_bf16_cpu(_cpuinfo(tmp_path, flags)) is native
 
 
 def test_load_average_reads_this_machine():

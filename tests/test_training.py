@@ -309,6 +309,22 @@ def test_an_ensemble_teacher_averages_its_members_softened_probabilities(fer_npz
     assert list(load_checkpoint(res.best_path)["meta"]["config"]["teacher"]) == [a, b]
 
 
+def test_bf16_trains_with_fp32_weights_where_the_cpu_has_it(fer_npz, tmp_path):
+    from edgeemo.hardware import native_bf16_cpu
+
+    if not native_bf16_cpu():  # this CPU would emulate bfloat16: the option is refused, in one sentence
+        with pytest.raises(EdgeemoError, match="natively"):
+            make_config("cnn1", bf16=True)
+        return
+    teacher = _tiny_run(fer_npz, tmp_path / "teacher", epochs=1).best_path
+    cfg = make_config("cnn1", epochs=1, limit=256, batch_size=64, lr=0.01, seed=3, patience=99, bf16=True,
+                      teacher=str(teacher), teacher_flip=True)
+    res = train(cfg, fer_npz, tmp_path / "student", progress=False, log=lambda s: None)
+    ck = load_checkpoint(res.best_path)
+    assert ck["meta"]["config"]["bf16"] is True and np.isfinite(res.history[0]["train_loss"])
+    assert {t.dtype for t in ck["state_dict"].values() if t.is_floating_point()} == {torch.float32}
+
+
 def test_teacher_flip_without_a_teacher_is_refused():
     with pytest.raises(EdgeemoError, match="needs a teacher"):
         make_config("cnn1", teacher_flip=True)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ..data import FaceSet, load_dataset
 from ..errors import EdgeemoError
 from ..filehash import file_sha256
+from ..hardware import native_bf16_cpu
 from ..labels import CLASSES
 from ..models import build_model, get_spec
 from ..models.complexity import count_macs, count_params
@@ -53,6 +54,7 @@ class TrainConfig:
     distill: float = 0.5  # weight of the teacher's term when a teacher is given
     temperature: float = 2.0
     teacher_flip: bool = False  # the teacher also sees each face mirrored and averages both views
+    bf16: bool = False  # forward passes in bfloat16 (autocast) where the CPU computes it natively; weights stay FP32
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
@@ -109,7 +111,19 @@ def make_config(model: str, **overrides) -> TrainConfig:
         raise EdgeemoError("teacher_flip (--teacher-flip) needs a teacher: give one with --teacher CHECKPOINT")
     if not cfg.lr > 0:
         raise EdgeemoError(f"the learning rate must be above 0, got {cfg.lr!r}")
+    if cfg.bf16 and not native_bf16_cpu():
+        raise EdgeemoError("bf16 (--bf16) needs a CPU that computes bfloat16 natively (AVX512_BF16 or AMX); this one "
+                           "would emulate it, slower than FP32: train without --bf16")
     return cfg
+
+
+def compute_precision(cfg: TrainConfig) -> torch.autocast:
+    """The autocast context of the run's forward passes: bfloat16 with ``bf16``, else plain FP32.
+
+    Autocast keeps the weights, gradients and optimizer state in FP32 and runs convolutions and matrix
+    products in bfloat16; on CPUs with native bfloat16 that halves a training step's time.
+    """
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
 
 
 def to_tensor(images: np.ndarray, spec: Preprocess) -> torch.Tensor:
@@ -175,7 +189,7 @@ class Teacher:
     def __call__(self, xb: torch.Tensor) -> torch.Tensor:
         """Log-probabilities at the temperature, averaged in probability space over the members (and views)."""
         views = (xb, torch.flip(xb, dims=(-1,))) if self.flip else (xb,)
-        logp = torch.stack([F.log_softmax(m(v) / self.temperature, 1) for m in self.models for v in views])
+        logp = torch.stack([F.log_softmax(m(v).float() / self.temperature, 1) for m in self.models for v in views])
         return torch.logsumexp(logp, 0) - math.log(len(logp))
 
 
@@ -331,8 +345,10 @@ def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar
         idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         xb = to_tensor(x_train[idx].numpy(), pre)
         xb = augment(xb, cfg.augment, run.gen).contiguous(memory_format=torch.channels_last)
-        tb = run.teacher(xb) if run.teacher is not None else None
-        loss = batch_loss(model(xb), _targets(train_set, idx, cfg), tb, cfg)
+        with compute_precision(cfg):
+            tb = run.teacher(xb) if run.teacher is not None else None
+            logits = model(xb)
+        loss = batch_loss(logits.float(), _targets(train_set, idx, cfg), tb, cfg)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
