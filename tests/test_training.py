@@ -325,6 +325,30 @@ def test_bf16_trains_with_fp32_weights_where_the_cpu_has_it(fer_npz, tmp_path):
     assert {t.dtype for t in ck["state_dict"].values() if t.is_floating_point()} == {torch.float32}
 
 
+def test_train_step_bf16_script_times_both_precisions_or_says_why_not(fer_npz, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgeemo.hardware import native_bf16_cpu
+
+    repo = Path(__file__).resolve().parents[1]
+    teacher = str(_tiny_run(fer_npz, tmp_path / "teacher", epochs=1).best_path)
+    out = tmp_path / "steps.json"
+    run = subprocess.run([sys.executable, str(repo / "benchmarks" / "train_step_bf16.py"), "--data", str(fer_npz),
+                          "--model", "cnn1", "--teacher", teacher, "--teacher-flip", "--batch-size", "16",
+                          "--steps", "3", "--threads", "1", "--json", str(out)],
+                         capture_output=True, text=True, cwd=repo)
+    if not native_bf16_cpu():
+        assert run.returncode != 0 and "natively" in run.stderr and "Traceback" not in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    res = json.loads(out.read_text())
+    assert {k: v["n"] for k, v in res["step_ms"].items()} == {"fp32": 3, "bf16": 3}
+    assert res["bf16_over_fp32_median"] == pytest.approx(res["step_ms"]["bf16"]["p50"] / res["step_ms"]["fp32"]["p50"])
+    assert res["teachers"] == [teacher] and res["machine"]["flags"]
+
+
 def test_teacher_flip_without_a_teacher_is_refused():
     with pytest.raises(EdgeemoError, match="needs a teacher"):
         make_config("cnn1", teacher_flip=True)

@@ -151,7 +151,7 @@ def validate(model: torch.nn.Module, faces: FaceSet, pre: Preprocess, batch_size
                  prepare=lambda b: to_tensor(b, pre)).metrics
 
 
-def _targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
+def batch_targets(fs: FaceSet, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
     y = torch.from_numpy(fs.labels[idx])
     onehot = F.one_hot(y, len(CLASSES)).float()
     if cfg.soft_labels > 0 and fs.soft is not None:
@@ -231,7 +231,7 @@ def _load_sets(cfg: TrainConfig, data: str | Path, pre: Preprocess) -> tuple[Fac
     return fs, train_set, val_set, val_name
 
 
-def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """SGD (Nesterov) or AdamW; weight decay on weights only, not on biases and norms."""
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_no = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -296,7 +296,7 @@ def _new_run(cfg: TrainConfig, pre: Preprocess, steps_per_epoch: int, log: Calla
         loaded, skipped = load_init_weights(model, cfg.init)
         log(f"init: loaded {len(loaded)} tensors from {cfg.init}, skipped {len(skipped)}")
     teacher = Teacher(cfg.teacher, pre, cfg.temperature, cfg.teacher_flip) if cfg.teacher else None
-    opt = _optimizer(model, cfg)
+    opt = make_optimizer(model, cfg)
     return _Run(cfg, model, opt, one_cycle(opt, cfg.lr, cfg.epochs, steps_per_epoch), teacher,
                 torch.Generator().manual_seed(cfg.seed), np.random.default_rng(cfg.seed), steps_per_epoch)
 
@@ -333,6 +333,19 @@ def _progress_bar(progress: bool):
     return bar
 
 
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, teacher: Teacher | None, xb: torch.Tensor,
+               targets: torch.Tensor, cfg: TrainConfig) -> float:
+    """One optimizer step on an augmented batch (in the run's compute precision); returns the loss."""
+    with compute_precision(cfg):
+        tb = teacher(xb) if teacher is not None else None
+        logits = model(xb)
+    loss = batch_loss(logits.float(), targets, tb, cfg)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
 def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar) -> float:
     """One pass over the shuffled training faces; returns the mean loss."""
     cfg, model = run.cfg, run.model
@@ -345,15 +358,9 @@ def _train_epoch(run: _Run, train_set: FaceSet, pre: Preprocess, epoch: int, bar
         idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         xb = to_tensor(x_train[idx].numpy(), pre)
         xb = augment(xb, cfg.augment, run.gen).contiguous(memory_format=torch.channels_last)
-        with compute_precision(cfg):
-            tb = run.teacher(xb) if run.teacher is not None else None
-            logits = model(xb)
-        loss = batch_loss(logits.float(), _targets(train_set, idx, cfg), tb, cfg)
-        run.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        run.opt.step()
+        loss = train_step(model, run.opt, run.teacher, xb, batch_targets(train_set, idx, cfg), cfg)
         run.sched.step()
-        loss_sum += float(loss.detach())
+        loss_sum += loss
         if bar:
             bar.update(task, advance=1, info=f"loss {loss_sum / (step + 1):.3f}")
     if bar:
