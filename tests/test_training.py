@@ -27,9 +27,11 @@ def test_every_model_builds_and_runs(name):
     assert count_params(model) > 0 and count_macs(model, (pre.channels, *pre.size)) > 0
 
 
-def test_default_model_is_small():
-    pre = REGISTRY["edgenet"].preprocess
-    assert count_macs(build_model("edgenet"), (pre.channels, *pre.size)) <= 100e6
+@pytest.mark.parametrize("name", ["edgenet", "deepnet"])
+def test_default_candidates_are_small(name):
+    """Both architectures a default may have stay within 100 M multiply-adds per face."""
+    pre = REGISTRY[name].preprocess
+    assert count_macs(build_model(name), (pre.channels, *pre.size)) <= 100e6
 
 
 def test_torchvision_names_load_as_init(tmp_path):
@@ -135,8 +137,10 @@ def test_trainer_files_and_shipped_weights_load_weights_only(fer_npz, tmp_path):
         assert [h["epoch"] for h in res.history] == [0, 1]
     weights = sorted((Path(__file__).resolve().parent.parent / "benchmarks" / "weights").glob("*.pt"))
     for f in weights:
-        model = load_checkpoint(f)["meta"]["model"]  # NAME.pt, or NAME_VARIANT.pt (edgenet_ferplus.pt)
+        ckpt = load_checkpoint(f)
+        model = ckpt["meta"]["model"]  # NAME.pt, or NAME_VARIANT.pt (edgenet_ferplus.pt)
         assert model in REGISTRY and f.stem.split("_")[0] == model
+        build_model(model).load_state_dict(ckpt["state_dict"])  # strict: the network code still fits them
 
 
 def test_damaged_checkpoint_is_a_clear_error(tmp_path):

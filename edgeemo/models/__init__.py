@@ -57,6 +57,8 @@ REGISTRY: dict[str, ModelSpec] = {
                   "edgenet at half the width per stage, ~25 M MACs (the shipped 'fast' model)"),
         ModelSpec("widenet", "edgenet:WideNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
                   "edgenet at twice the width per stage, ~400 M MACs: a teacher to distil into edgenet"),
+        ModelSpec("deepnet", "edgenet:DeepNet", FER_GRAY, Recipe(epochs=40, lr=0.1),
+                  "edgenet deeper and narrower at the same ~100 M MACs: 11 convs, a fourth stage at 3x3"),
         ModelSpec("cnn1", "cnn:CNN1", FER_GRAY, Recipe(epochs=30, lr=0.05),
                   "paper's small custom CNN: 3 conv stages + FC"),
         ModelSpec("cnn2", "cnn:CNN2", FER_GRAY, Recipe(epochs=40, lr=0.05),
