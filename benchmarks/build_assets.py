@@ -1,6 +1,6 @@
 """Build a shipped model's files from a checkpoint: FP32 and calibrated INT8 ONNX.
 
-    python benchmarks/build_assets.py --name default --checkpoint benchmarks/weights/edgenet_ferplus.pt \
+    python benchmarks/build_assets.py --name default --checkpoint benchmarks/weights/deepnet_ferplus.pt \
         --labels ferplus --data ../shared/data/fer2013.npz
     python benchmarks/build_assets.py --name fast --checkpoint benchmarks/weights/fastnet.pt \
         --labels ferplus --data ../shared/data/fer2013.npz

@@ -32,8 +32,9 @@ class ShippedModel:
 
 
 SHIPPED: dict[str, ShippedModel] = {
-    "default": ShippedModel("default", ASSETS / "edgenet_ferplus.onnx", ASSETS / "edgenet_ferplus.int8.onnx",
-                            ASSETS / "default_model.json", "edgenet trained on FER+ votes, prior-adjusted"),
+    "default": ShippedModel("default", ASSETS / "deepnet_ferplus.onnx", ASSETS / "deepnet_ferplus.int8.onnx",
+                            ASSETS / "default_model.json",
+                            "deepnet trained on FER+ votes, distilled from a teacher ensemble, prior-adjusted"),
     "fast": ShippedModel("fast", ASSETS / "fastnet.onnx", ASSETS / "fastnet.int8.onnx", ASSETS / "fast_model.json",
                          "fastnet distilled from the FER+ edgenet, a quarter of its multiply-adds"),
 }

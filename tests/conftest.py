@@ -65,7 +65,7 @@ def synthetic_faces(n: int, size: int = 48, seed: int = 0) -> tuple[np.ndarray, 
 
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CHECKPOINT = REPO / "benchmarks" / "weights" / "edgenet_ferplus.pt"  # what the shipped default is built from
+DEFAULT_CHECKPOINT = REPO / "benchmarks" / "weights" / "deepnet_ferplus.pt"  # what the shipped default is built from
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,10 @@ def test_default_model_accuracy_on_privatetest(fer_npz):
 
     res = evaluate("default", fer_npz, split="PrivateTest", labels="ferplus")
     assert res["n"] == 3136
-    # The shipped default measures 85.0% (INT8) and 85.3% (FP32) on the FER+ majority (README, "Models
-    # trained on FER+ votes"); GPT-4V's published answers score 68.3% on these faces.
-    assert res["accuracy"] >= 0.845, res["accuracy"]
+    # The shipped default measures 86.35% (INT8) and 86.45% (FP32) on the FER+ majority (README, "Models
+    # trained on FER+ votes") on an AVX-512 VNNI CPU; GPT-4V's published answers score 68.3% on these faces. The
+    # margin is for CPUs whose INT8 kernels round differently (AVX2 without VNNI: up to 0.4 points measured before).
+    assert res["accuracy"] >= 0.855, res["accuracy"]
 
 
 def test_fast_model_accuracy_on_privatetest(fer_npz):

@@ -114,6 +114,6 @@ def test_each_shipped_model_measures_its_own_choice(cache):
     default = EmotionClassifier("default", threads=1)
     fast = EmotionClassifier("fast", threads=1)
     assert default.precision_choice.how == fast.precision_choice.how == "measured"
-    assert fast.meta.model == "fastnet" and default.meta.model == "edgenet"
+    assert fast.meta.model == "fastnet" and default.meta.model == "deepnet"
     assert fast.precision_choice.path in (str(SHIPPED["fast"].fp32), str(SHIPPED["fast"].int8))
     assert len(json.loads(cache.read_text())) == 2

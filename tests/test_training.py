@@ -138,7 +138,7 @@ def test_trainer_files_and_shipped_weights_load_weights_only(fer_npz, tmp_path):
     weights = sorted((Path(__file__).resolve().parent.parent / "benchmarks" / "weights").glob("*.pt"))
     for f in weights:
         ckpt = load_checkpoint(f)
-        model = ckpt["meta"]["model"]  # NAME.pt, or NAME_VARIANT.pt (edgenet_ferplus.pt)
+        model = ckpt["meta"]["model"]  # NAME.pt, or NAME_VARIANT.pt (deepnet_ferplus.pt)
         assert model in REGISTRY and f.stem.split("_")[0] == model
         build_model(model).load_state_dict(ckpt["state_dict"])  # strict: the network code still fits them
 
